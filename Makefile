@@ -1,0 +1,36 @@
+# tokenwatch: `make check` is the test command, on a fresh machine too: it
+# installs what it needs (Debian packages, Go modules) and then runs every test.
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/tokenwatch/tokenwatch/internal/version.Version=$(VERSION)
+
+.PHONY: all build check deps fmt vet test bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tokenwatch ./cmd/tokenwatch
+
+## check: install what is missing, then gofmt, go vet and the race-enabled tests
+check: deps fmt vet test
+
+deps:
+	@scripts/install-deps.sh
+	$(GO) mod download
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test:
+	$(GO) test -race -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,263 @@
+package checks
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/internal/secret"
+)
+
+// ReadCap is the most of a response body a check reads. A hostile or broken
+// endpoint cannot make tokenwatch buffer more; the rest is never read.
+const ReadCap = 64 << 10
+
+// TLSOptions are the per-check TLS settings.
+type TLSOptions struct {
+	// CAFile is a PEM bundle trusted in addition to the system roots.
+	CAFile string
+	// InsecureSkipVerify turns certificate verification off (a warning in validate).
+	InsecureSkipVerify bool
+}
+
+// NewTransport returns the transport checks share: keep-alive with enough
+// idle connections per host for a whole run, proxies from the environment
+// (HTTPS_PROXY, NO_PROXY), TLS verification on unless opts say otherwise.
+func NewTransport(opts TLSOptions) (*http.Transport, error) {
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", opts.CAFile)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	tlsConfig.InsecureSkipVerify = opts.InsecureSkipVerify
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConfig,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}, nil
+}
+
+// NewClient returns an HTTP client that never follows redirects: a
+// redirect would carry the Authorization header or the client secret to a
+// host nobody configured. Timeouts come from each request's context.
+func NewClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Target is what every kind of check shares: a name, an HTTP client, a
+// per-request timeout and the User-Agent to send.
+type Target struct {
+	Name      string
+	Client    *http.Client
+	Timeout   time.Duration
+	UserAgent string
+}
+
+// exchange sends req and reads at most ReadCap bytes of the answer. A nil
+// error means an HTTP answer arrived, whatever its status.
+func (t Target) exchange(ctx context.Context, req *http.Request) (Answer, error) {
+	if t.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
+		defer cancel()
+	}
+	req = req.WithContext(ctx)
+	req.Header.Set("User-Agent", t.UserAgent)
+	resp, err := t.Client.Do(req)
+	if err != nil {
+		return Answer{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, ReadCap+1))
+	a := Answer{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	if len(body) > ReadCap {
+		// Closing without draining drops the connection instead of reading
+		// an endless body to keep it alive.
+		a.Body, a.Truncated = body[:ReadCap], true
+	}
+	if err != nil && !a.Truncated {
+		return a, fmt.Errorf("read body: %w", err)
+	}
+	return a, nil
+}
+
+// ClassifyError turns a failed exchange (no HTTP answer) into a verdict.
+// Every such failure is Unavailable: nothing was learnt about the credential.
+func ClassifyError(err error, timeout time.Duration) Verdict {
+	return Verdict{Outcome: Unavailable, Detail: describeError(err, timeout)}
+}
+
+func describeError(err error, timeout time.Duration) string {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalidCert x509.CertificateInvalidError
+	var recordErr tls.RecordHeaderError
+	var alert tls.AlertError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		return fmt.Sprintf("no answer within %s (timeout)", timeout)
+	case errors.Is(err, context.Canceled):
+		return "cancelled before an answer arrived"
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsNotFound {
+			return fmt.Sprintf("DNS: host %s not found", dnsErr.Name)
+		}
+		return fmt.Sprintf("DNS lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
+	case errors.As(err, &hostErr):
+		return "TLS: certificate is not valid for this host: " + hostErr.Error()
+	case errors.As(err, &unknownCA):
+		return "TLS: certificate signed by an unknown authority (set ca_file if the endpoint uses a private CA)"
+	case errors.As(err, &invalidCert):
+		return "TLS: invalid certificate: " + invalidCert.Error()
+	case errors.As(err, &certErr):
+		return "TLS: certificate verification failed: " + certErr.Err.Error()
+	case errors.As(err, &recordErr) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "TLS: the endpoint does not speak TLS on this port"
+	case errors.As(err, &alert):
+		return "TLS handshake failed: " + alert.Error()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by the endpoint"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before a complete answer"
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err // the URL is in the check's endpoint already
+	}
+	return oneLine("request failed: "+err.Error(), maxDetail)
+}
+
+// maxDetail bounds a verdict's detail: one readable line in a table or an alert.
+const maxDetail = 240
+
+// oneLine collapses white space and control characters and cuts s to at most
+// limit runes, so that any server text fits one line of a table.
+func oneLine(s string, limit int) string {
+	var b strings.Builder
+	space := false
+	n := 0
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == ' ' || r == '\u00a0' {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		space = false
+		if n >= limit {
+			return strings.TrimSpace(b.String()) + "…"
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// quote shows server text inside a detail: one line, cut short, secrets scrubbed.
+func quote(s string, scrub func(string) string) string {
+	return strconv.Quote(oneLine(scrub(s), 160))
+}
+
+// describeBody is a short description of a body that was not what was
+// expected: an HTML page by its title, anything else by its first bytes.
+func describeBody(a Answer, scrub func(string) string) string {
+	body := strings.TrimSpace(string(a.Body))
+	switch {
+	case body == "":
+		return "an empty body"
+	case a.Truncated:
+		return fmt.Sprintf("a body larger than %d KiB", ReadCap>>10)
+	case looksLikeHTML(body):
+		if title := htmlTitle(body); title != "" {
+			return "an HTML page titled " + quote(title, scrub)
+		}
+		return "an HTML page"
+	}
+	return quote(body, scrub)
+}
+
+func looksLikeHTML(body string) bool {
+	head := strings.ToLower(body[:min(len(body), 512)])
+	return strings.HasPrefix(head, "<!doctype html") || strings.Contains(head, "<html")
+}
+
+func htmlTitle(body string) string {
+	lower := strings.ToLower(body)
+	start := strings.Index(lower, "<title>")
+	if start < 0 {
+		return ""
+	}
+	start += len("<title>")
+	end := strings.Index(lower[start:], "</title>")
+	if end < 0 {
+		return ""
+	}
+	return strings.TrimSpace(body[start : start+end])
+}
+
+// redirectTarget names where a 3xx answer pointed, without following it.
+func redirectTarget(a Answer) string {
+	loc := a.Header.Get("Location")
+	if loc == "" {
+		return "nowhere (no Location header)"
+	}
+	u, err := url.Parse(loc)
+	if err != nil || u.Host == "" {
+		return "a path on the same host"
+	}
+	return u.Host
+}
+
+// retryAfter is the Retry-After header of a 429 or 503, for the detail.
+func retryAfter(a Answer) string {
+	if ra := strings.TrimSpace(a.Header.Get("Retry-After")); ra != "" {
+		return ", Retry-After " + oneLine(ra, 40)
+	}
+	return ""
+}
+
+// scrubber returns a function that removes the given secrets from text.
+func scrubber(secrets ...string) func(string) string {
+	var s secret.Scrubber
+	s.Add(secrets...)
+	return s.Scrub
+}

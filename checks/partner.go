@@ -1,0 +1,272 @@
+package checks
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/internal/secret"
+)
+
+// TypePartner is the configuration's name for a Partner check.
+const TypePartner = "partner_oauth"
+
+// DefaultScope is the scope the Yango Deli pull method asks for.
+const DefaultScope = "read write"
+
+// AuthStyle says where a partner check puts the client credentials.
+type AuthStyle string
+
+const (
+	// AuthForm sends client_id and client_secret in the form body, as the Yango document specifies.
+	AuthForm AuthStyle = "form"
+	// AuthBasic sends them in an HTTP Basic Authorization header (RFC 6749 section 2.3.1).
+	AuthBasic AuthStyle = "basic"
+)
+
+// Partner checks that a partner's token endpoint still issues tokens:
+// POST {Host}/security/oauth/token with grant_type=client_credentials.
+type Partner struct {
+	Target
+	Host         string
+	ClientID     string
+	ClientSecret secret.Value
+	Scope        string
+	AuthStyle    AuthStyle
+}
+
+var _ Check = (*Partner)(nil)
+
+// Name implements Check.
+func (p *Partner) Name() string { return p.Target.Name }
+
+// Type implements Check.
+func (p *Partner) Type() string { return TypePartner }
+
+// Endpoint implements Check.
+func (p *Partner) Endpoint() string { return hostOf(p.Host) }
+
+// Fingerprint implements Check.
+func (p *Partner) Fingerprint() string { return p.ClientSecret.Fingerprint() }
+
+// Run implements Check.
+func (p *Partner) Run(ctx context.Context) Result {
+	res := Result{Check: p.Name(), Type: TypePartner, Endpoint: p.Endpoint(), Fingerprint: p.Fingerprint(), Started: time.Now()}
+	v, status := p.ask(ctx)
+	res.Outcome, res.Detail, res.HTTPStatus, res.ExpiresIn = v.Outcome, v.Detail, status, v.ExpiresIn
+	res.Duration = time.Since(res.Started)
+	res.Interrupted = ctx.Err() != nil && status == 0
+	return res
+}
+
+func (p *Partner) ask(ctx context.Context) (Verdict, int) {
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {p.scope()}}
+	basic := p.basicCredentials()
+	if p.AuthStyle != AuthBasic {
+		form.Set("client_id", p.ClientID)
+		form.Set("client_secret", p.ClientSecret.Reveal())
+	}
+	secrets := []string{p.ClientSecret.Reveal(), url.QueryEscape(p.ClientSecret.Reveal()), basic}
+	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(p.Host, "/")+"/security/oauth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrubber(secrets...)(err.Error())}, 0
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if p.AuthStyle == AuthBasic {
+		req.Header.Set("Authorization", "Basic "+basic)
+	}
+	a, err := p.exchange(ctx, req)
+	if err != nil {
+		v := ClassifyError(err, p.Timeout)
+		v.Detail = scrubber(secrets...)(v.Detail)
+		return v, a.Status
+	}
+	// The token the partner issued is a secret too: it must not be quoted back.
+	secrets = append(secrets, issuedToken(a.Body))
+	return ClassifyPartner(a, scrubber(secrets...)), a.Status
+}
+
+func (p *Partner) scope() string {
+	if p.Scope == "" {
+		return DefaultScope
+	}
+	return p.Scope
+}
+
+func (p *Partner) basicCredentials() string {
+	pair := url.QueryEscape(p.ClientID) + ":" + url.QueryEscape(p.ClientSecret.Reveal())
+	return base64.StdEncoding.EncodeToString([]byte(pair))
+}
+
+// tokenAnswer is the 200 body: {"access_token": "...", "expires_in": 300}.
+type tokenAnswer struct {
+	AccessToken json.RawMessage `json:"access_token"`
+	ExpiresIn   json.RawMessage `json:"expires_in"`
+}
+
+// errorAnswer holds either error shape a partner may send: RFC 6749's
+// {"error", "error_description"} or Yango's [{"code", "description"}].
+type errorAnswer struct {
+	Code        string // RFC 6749 error code
+	Description string // RFC 6749 error_description, or the Yango descriptions
+	Yango       bool   // the body is the Yango array
+}
+
+// RFC 6749 section 5.2 error codes, and what each says about the credential.
+var oauthErrorOutcomes = map[string]Outcome{
+	"invalid_client":         Invalid,
+	"invalid_grant":          Invalid,
+	"unauthorized_client":    Forbidden,
+	"invalid_scope":          Forbidden,
+	"invalid_request":        BadResponse, // the endpoint refuses the documented request
+	"unsupported_grant_type": BadResponse,
+}
+
+// ClassifyPartner says what an answer of POST /security/oauth/token means.
+// 400 and 401 answers are classified by their RFC 6749 error code first; a
+// 400 with the Yango array is Invalid; a 401 with no known code is Invalid.
+// scrub removes secrets from quoted server text.
+func ClassifyPartner(a Answer, scrub func(string) string) Verdict {
+	s := a.Status
+	switch {
+	case s == http.StatusOK:
+		return classifyToken(a, scrub)
+	case s == http.StatusBadRequest || s == http.StatusUnauthorized:
+		e := parseError(a.Body)
+		words := e.words(scrub)
+		if outcome, known := oauthErrorOutcomes[e.Code]; known {
+			return Verdict{Outcome: outcome, Detail: fmt.Sprintf("%s (HTTP %d): partner says %s", meaning(outcome), s, words)}
+		}
+		switch {
+		case e.Yango:
+			return Verdict{Outcome: Invalid, Detail: fmt.Sprintf("credentials rejected (HTTP %d): partner says %s", s, words)}
+		case s == http.StatusUnauthorized:
+			return Verdict{Outcome: Invalid, Detail: "credentials rejected (HTTP 401)" + saying(words)}
+		case e.Code != "":
+			return Verdict{Outcome: BadResponse, Detail: fmt.Sprintf("HTTP 400 with an unknown error code: partner says %s", words)}
+		}
+		return Verdict{Outcome: BadResponse, Detail: "HTTP 400 without an error code: " + describeBody(a, scrub)}
+	case s == http.StatusForbidden:
+		return Verdict{Outcome: Forbidden, Detail: "client not allowed (HTTP 403)" + saying(parseError(a.Body).words(scrub))}
+	case s == http.StatusTooManyRequests:
+		return Verdict{Outcome: Unavailable, Detail: "rate limited (HTTP 429" + retryAfter(a) + ")"}
+	case s >= 500:
+		return Verdict{Outcome: Unavailable, Detail: fmt.Sprintf("server error (HTTP %d%s)", s, retryAfter(a)) + saying(parseError(a.Body).words(scrub))}
+	case s >= 300 && s < 400:
+		return Verdict{Outcome: BadResponse, Detail: fmt.Sprintf("redirect (HTTP %d) to %s, not followed", s, redirectTarget(a))}
+	}
+	return Verdict{Outcome: BadResponse, Detail: fmt.Sprintf("unexpected HTTP %d: %s", s, describeBody(a, scrub))}
+}
+
+func classifyToken(a Answer, scrub func(string) string) Verdict {
+	bad := func(why string) Verdict { return Verdict{Outcome: BadResponse, Detail: "HTTP 200 but " + why} }
+	if !isJSON(a.Header.Get("Content-Type")) {
+		ct := a.Header.Get("Content-Type")
+		if ct == "" {
+			return bad("no Content-Type (the spec requires application/json)")
+		}
+		return bad(fmt.Sprintf("Content-Type is %s, not application/json", quote(ct, scrub)))
+	}
+	var body tokenAnswer
+	if a.Truncated || json.Unmarshal(a.Body, &body) != nil {
+		return bad("the body is not a JSON object: " + describeBody(a, scrub))
+	}
+	var token string
+	if json.Unmarshal(body.AccessToken, &token) != nil || token == "" {
+		return bad("no access_token in the answer")
+	}
+	v := Verdict{Outcome: OK, Detail: "token issued"}
+	if raw := bytes.TrimSpace(body.ExpiresIn); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+		var n float64
+		if json.Unmarshal(raw, &n) != nil || n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+			return bad(fmt.Sprintf("expires_in is %s, not a whole number of seconds", quote(string(raw), scrub)))
+		}
+		secs := int64(n)
+		v.ExpiresIn = &secs
+		v.Detail = fmt.Sprintf("token issued, expires in %ds", secs)
+	}
+	return v
+}
+
+// isJSON reports whether a Content-Type is application/json or any +json type.
+func isJSON(contentType string) bool {
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mediaType == "application/json" || (strings.HasPrefix(mediaType, "application/") && strings.HasSuffix(mediaType, "+json"))
+}
+
+func parseError(body []byte) errorAnswer {
+	var rfc struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &rfc) == nil && rfc.Error != "" {
+		return errorAnswer{Code: rfc.Error, Description: rfc.Description}
+	}
+	var yango []struct {
+		Code        json.RawMessage `json:"code"`
+		Description string          `json:"description"`
+	}
+	if json.Unmarshal(body, &yango) == nil && len(yango) > 0 {
+		var descs []string
+		for _, item := range yango {
+			if item.Description != "" {
+				descs = append(descs, item.Description)
+			}
+		}
+		return errorAnswer{Description: strings.Join(descs, "; "), Yango: true}
+	}
+	return errorAnswer{}
+}
+
+// words is the partner's own explanation, quoted for a detail; empty when it gave none.
+func (e errorAnswer) words(scrub func(string) string) string {
+	switch {
+	case e.Code != "" && e.Description != "":
+		return quote(e.Code+": "+e.Description, scrub)
+	case e.Code != "":
+		return quote(e.Code, scrub)
+	case e.Description != "":
+		return quote(e.Description, scrub)
+	case e.Yango:
+		return "nothing (empty description)"
+	}
+	return ""
+}
+
+func saying(words string) string {
+	if words == "" {
+		return ""
+	}
+	return ": partner says " + words
+}
+
+func meaning(o Outcome) string {
+	switch o {
+	case Invalid:
+		return "credentials rejected"
+	case Forbidden:
+		return "client not allowed this grant or scope"
+	}
+	return "the endpoint refuses the documented request"
+}
+
+// issuedToken digs the access_token out of a body, so that it can be scrubbed.
+func issuedToken(body []byte) string {
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.Unmarshal(body, &t)
+	return t.AccessToken
+}

@@ -1,0 +1,68 @@
+// Command tokenwatch checks the credentials a delivery business lives on
+// (Yandex Courier OAuth tokens, partner OAuth token endpoints), tells a
+// revoked credential from an outage and from a broken contract, alerts
+// on-call in Slack and exports Prometheus metrics.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses of ../shared/CONTRACT.md.
+const (
+	exitOK          = 0 // finished, everything delivered
+	exitNotOK       = 1 // --strict: some check is not ok
+	exitUsage       = 2 // configuration or usage error: nothing was checked
+	exitUndelivered = 3 // something could not be delivered or saved
+)
+
+const usage = `tokenwatch: health checks and alerts for courier API tokens and partner OAuth endpoints.
+
+Usage:
+  tokenwatch run      [--config F] [--only a,b] [--dry-run] [--output text|json] [--strict]
+  tokenwatch serve    [--config F] [--listen ADDR]
+  tokenwatch validate [--config F]
+  tokenwatch demo
+  tokenwatch version
+
+Common flags: --log-format text|json, --log-level debug|info|warn|error.
+--config defaults to $TOKENWATCH_CONFIG, else config.yaml.
+Run "tokenwatch COMMAND --help" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(ctx, rest, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "validate":
+		return cmdValidate(rest, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		return cmdVersion(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "tokenwatch: unknown command %q\n\n%s", cmd, usage)
+	return exitUsage
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/job"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	only := fs.String("only", "", "comma-separated names of the checks to run (default: all)")
+	dryRun := fs.Bool("dry-run", false, "check and print what would be sent, but send, push and write nothing")
+	output := fs.String("output", "text", "result format on stdout: text or json")
+	strict := fs.Bool("strict", false, "exit 1 when any check is not ok")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if *output != "text" && *output != "json" {
+		fmt.Fprintf(stderr, "tokenwatch run: --output %q: want text or json\n", *output)
+		return exitUsage
+	}
+	cfg := loadConfig(common.config, stderr)
+	if cfg == nil {
+		return exitUsage
+	}
+	names := splitList(*only)
+	if unknown := unknownChecks(cfg.Checks, names); len(unknown) > 0 {
+		fmt.Fprintf(stderr, "tokenwatch run: --only names checks that are not in %s: %v\n", cfg.File, unknown)
+		return exitUsage
+	}
+	j, code := newJob(cfg, &common, stderr)
+	if j == nil {
+		return code
+	}
+	rep := j.Run(ctx, job.Options{Only: names, DryRun: *dryRun})
+	if *output == "json" {
+		writeJSON(stdout, rep)
+	} else {
+		writeTable(stdout, rep)
+	}
+	return exitCode(rep, *strict)
+}
+
+// exitCode follows the contract: 3 when something was not delivered or
+// saved, then 1 under --strict when a check is not ok, else 0.
+func exitCode(rep job.Report, strict bool) int {
+	if len(rep.Failures) > 0 {
+		return exitUndelivered
+	}
+	if strict {
+		for _, r := range rep.Results {
+			if r.Outcome != checks.OK {
+				return exitNotOK
+			}
+		}
+	}
+	return exitOK
+}
+
+type jsonCheck struct {
+	Name            string  `json:"name"`
+	Type            string  `json:"type"`
+	Outcome         string  `json:"outcome"`
+	HTTPStatus      int     `json:"http_status"`
+	Detail          string  `json:"detail"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	Fingerprint     string  `json:"fingerprint"`
+	ExpiresIn       *int64  `json:"expires_in,omitempty"`
+	Interrupted     bool    `json:"interrupted,omitempty"`
+}
+
+type jsonNotification struct {
+	Check     string `json:"check"`
+	Kind      string `json:"kind"`
+	Notifier  string `json:"notifier"`
+	Delivered bool   `json:"delivered"`
+	Late      bool   `json:"late,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+type jsonReport struct {
+	Checks        []jsonCheck        `json:"checks"`
+	Notifications []jsonNotification `json:"notifications"`
+	Failures      []string           `json:"failures,omitempty"`
+}
+
+func writeJSON(w io.Writer, rep job.Report) {
+	out := jsonReport{Checks: []jsonCheck{}, Notifications: []jsonNotification{}, Failures: rep.Failures}
+	for _, r := range rep.Results {
+		out.Checks = append(out.Checks, jsonCheck{
+			Name: r.Check, Type: r.Type, Outcome: string(r.Outcome), HTTPStatus: r.HTTPStatus,
+			Detail: r.Detail, DurationSeconds: round3(r.Duration.Seconds()), Fingerprint: r.Fingerprint,
+			ExpiresIn: r.ExpiresIn, Interrupted: r.Interrupted,
+		})
+	}
+	for _, n := range rep.Notifications {
+		out.Notifications = append(out.Notifications, jsonNotification{
+			Check: n.Check, Kind: string(n.Kind), Notifier: n.Notifier, Delivered: n.Delivered, Late: n.Late, Error: n.Error,
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(out)
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+func writeTable(w io.Writer, rep job.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tOUTCOME\tHTTP\tDURATION\tDETAIL")
+	for _, r := range rep.Results {
+		status := "-"
+		if r.HTTPStatus != 0 {
+			status = fmt.Sprint(r.HTTPStatus)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Check, r.Type, r.Outcome, status, r.Duration.Round(time.Millisecond), r.Detail)
+	}
+	_ = tw.Flush()
+	if len(rep.Notifications) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NOTIFY\tCHECK\tKIND\tDELIVERED")
+		for _, n := range rep.Notifications {
+			state := "yes"
+			switch {
+			case !n.Delivered && n.Error == "":
+				state = "no (dry run)"
+			case !n.Delivered:
+				state = "no: " + n.Error
+			case n.Late:
+				state = "yes (late)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Notifier, n.Check, n.Kind, state)
+		}
+		_ = tw.Flush()
+	}
+	for _, f := range rep.Failures {
+		fmt.Fprintf(w, "\nnot delivered: %s\n", f)
+	}
+}

@@ -1,0 +1,153 @@
+// Package config reads tokenwatch's YAML configuration: strictly (an unknown
+// key is an error at its line), with ${VAR} expansion after parsing, secrets
+// from files, and defaults merged into each check. Every problem is reported
+// at once, as FILE:LINE:COL: message.
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/internal/secret"
+)
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	// File is the path the configuration was read from.
+	File        string
+	Concurrency int
+	// Slack is nil when no slack section is configured: tokenwatch then
+	// checks, keeps state and exports metrics, but sends nothing.
+	Slack     *Slack
+	State     State
+	Metrics   Metrics
+	Heartbeat Heartbeat
+	Checks    []Check
+}
+
+// Slack says how to reach on-call: an incoming webhook, or a bot token and channel.
+type Slack struct {
+	WebhookURL        secret.Value
+	BotToken          secret.Value
+	Channel           string
+	APIURL            string
+	MaxMessagesPerRun int
+}
+
+// BotMode reports whether messages go through the Web API (threads, updates)
+// rather than an incoming webhook.
+func (s *Slack) BotMode() bool { return !s.BotToken.Empty() }
+
+// State says where the alert state is kept between runs.
+type State struct {
+	Path string
+}
+
+// Metrics says where metrics go.
+type Metrics struct {
+	Listen      string // serve: address of /metrics
+	Textfile    string // run: node_exporter textfile collector file
+	Pushgateway Pushgateway
+}
+
+// Pushgateway is where run pushes its metrics; URL empty means no push.
+type Pushgateway struct {
+	URL string
+	Job string
+}
+
+// Heartbeat is a healthchecks.io-style dead man's switch; URL empty means none.
+type Heartbeat struct {
+	URL secret.Value // the ping URL is a capability: whoever has it can ping
+}
+
+// Alert says when a check's failures become messages.
+type Alert struct {
+	AfterFailures int           // invalid, forbidden: alert after this many in a row
+	AfterOutages  int           // unavailable, bad_response: alert after this many in a row
+	ResolveAfter  int           // oks in a row before an alert is resolved
+	RepeatEvery   time.Duration // remind this often while failing; 0: never
+	SendResolved  bool
+}
+
+// Check is one credential to test, with defaults already merged in.
+type Check struct {
+	Name string
+	Type string
+	// Line and Col locate the check in the file, for messages about it.
+	Line, Col int
+
+	Schedule string
+	Timeout  time.Duration
+	Alert    Alert
+
+	// courier
+	BaseURL string
+	Token   secret.Value
+
+	// courier (for the re-issue link) and partner_oauth
+	ClientID string
+
+	// partner_oauth
+	Host         string
+	ClientSecret secret.Value
+	Scope        string
+	AuthStyle    string
+
+	CAFile             string
+	InsecureSkipVerify bool
+}
+
+// Secret is the credential the check tests.
+func (c Check) Secret() secret.Value {
+	if c.Type == "courier" {
+		return c.Token
+	}
+	return c.ClientSecret
+}
+
+// Defaults that apply where the file says nothing.
+const (
+	DefaultConcurrency       = 16
+	DefaultSlackAPIURL       = "https://slack.com/api/"
+	DefaultMaxMessagesPerRun = 5
+	DefaultListen            = ":9464"
+	DefaultPushgatewayJob    = "tokenwatch"
+	DefaultSchedule          = "@every 5m"
+	DefaultTimeout           = 10 * time.Second
+	DefaultCourierBaseURL    = "https://courier.yandex.ru"
+	DefaultScope             = "read write"
+	DefaultAuthStyle         = "form"
+	DefaultStateFile         = "state.json"
+	DefaultStateFallback     = "tokenwatch-state.json"
+)
+
+// DefaultAlert is the alert policy of a check that says nothing about it.
+var DefaultAlert = Alert{AfterFailures: 1, AfterOutages: 3, ResolveAfter: 1, RepeatEvery: 4 * time.Hour, SendResolved: true}
+
+// DefaultPath is where the configuration is read from when --config is not
+// given: $TOKENWATCH_CONFIG, else config.yaml.
+func DefaultPath(getenv func(string) string) string {
+	if p := getenv("TOKENWATCH_CONFIG"); p != "" {
+		return p
+	}
+	return "config.yaml"
+}
+
+// defaultStatePath is $STATE_DIRECTORY/state.json (systemd's StateDirectory=),
+// else ./tokenwatch-state.json.
+func defaultStatePath(env Env) string {
+	if dir, ok := env("STATE_DIRECTORY"); ok && dir != "" {
+		// systemd passes a colon-separated list when several are configured.
+		return filepath.Join(strings.Split(dir, ":")[0], DefaultStateFile)
+	}
+	return DefaultStateFallback
+}
+
+// Env looks up an environment variable, as os.LookupEnv does.
+type Env func(name string) (string, bool)
+
+// OSEnv is the process environment.
+var OSEnv Env = os.LookupEnv

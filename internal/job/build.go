@@ -1,0 +1,66 @@
+// Package job is one pass of tokenwatch: run the checks, move the alert
+// state, send what the alert policy decides, record metrics. run, serve and
+// demo all go through it, so they behave the same.
+package job
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/version"
+)
+
+// BuildChecks turns configured checks into runnable ones. Checks with the
+// same TLS settings share one transport, so keep-alive connections are
+// reused across checks and runs. This is the one place a new kind of check
+// is registered.
+func BuildChecks(list []config.Check) ([]checks.Check, error) {
+	clients := map[checks.TLSOptions]*http.Client{}
+	var out []checks.Check
+	for _, c := range list {
+		opts := checks.TLSOptions{CAFile: c.CAFile, InsecureSkipVerify: c.InsecureSkipVerify}
+		client, ok := clients[opts]
+		if !ok {
+			rt, err := checks.NewTransport(opts)
+			if err != nil {
+				return nil, fmt.Errorf("check %s: %w", c.Name, err)
+			}
+			client = checks.NewClient(rt)
+			clients[opts] = client
+		}
+		target := checks.Target{Name: c.Name, Client: client, Timeout: c.Timeout, UserAgent: version.UserAgent()}
+		switch c.Type {
+		case checks.TypeCourier:
+			out = append(out, &checks.Courier{Target: target, BaseURL: c.BaseURL, Token: c.Token})
+		case checks.TypePartner:
+			out = append(out, &checks.Partner{Target: target, Host: c.Host, ClientID: c.ClientID,
+				ClientSecret: c.ClientSecret, Scope: c.Scope, AuthStyle: checks.AuthStyle(c.AuthStyle)})
+		default:
+			return nil, fmt.Errorf("check %s: unknown type %q", c.Name, c.Type)
+		}
+	}
+	return out, nil
+}
+
+// Secrets lists every secret in the configuration, for scrubbers.
+func Secrets(cfg *config.Config) []string {
+	var out []string
+	add := func(v secret.Value) {
+		if !v.Empty() {
+			out = append(out, v.Reveal())
+		}
+	}
+	for _, c := range cfg.Checks {
+		add(c.Token)
+		add(c.ClientSecret)
+	}
+	if cfg.Slack != nil {
+		add(cfg.Slack.WebhookURL)
+		add(cfg.Slack.BotToken)
+	}
+	add(cfg.Heartbeat.URL)
+	return out
+}
