@@ -62,7 +62,7 @@ type Answer struct {
 type Result struct {
 	Check       string        // the check's name
 	Type        string        // the check's type: "courier", "partner_oauth"
-	Endpoint    string        // the host that was asked, for humans
+	Endpoint    string        // scheme and host that were asked, for humans
 	Fingerprint string        // of the secret that was tested
 	Outcome     Outcome       //
 	HTTPStatus  int           // of the last answer; 0 when there was none
@@ -83,7 +83,7 @@ type Check interface {
 	Name() string
 	// Type is the check's kind, as written in the configuration.
 	Type() string
-	// Endpoint is the host the check talks to.
+	// Endpoint is the scheme and host the check talks to.
 	Endpoint() string
 	// Fingerprint identifies the secret under test.
 	Fingerprint() string

@@ -42,7 +42,7 @@ func (c *Courier) Name() string { return c.Target.Name }
 func (c *Courier) Type() string { return TypeCourier }
 
 // Endpoint implements Check.
-func (c *Courier) Endpoint() string { return hostOf(c.BaseURL) }
+func (c *Courier) Endpoint() string { return baseOf(c.BaseURL) }
 
 // Fingerprint implements Check.
 func (c *Courier) Fingerprint() string { return c.Token.Fingerprint() }
@@ -137,10 +137,11 @@ func serverSays(a Answer, scrub func(string) string) string {
 	return "; server says " + describeBody(a, scrub)
 }
 
-func hostOf(raw string) string {
+// baseOf is the scheme and host of a URL: where a check goes, for humans.
+func baseOf(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return raw
 	}
-	return u.Host
+	return u.Scheme + "://" + u.Host
 }

@@ -52,7 +52,7 @@ func (p *Partner) Name() string { return p.Target.Name }
 func (p *Partner) Type() string { return TypePartner }
 
 // Endpoint implements Check.
-func (p *Partner) Endpoint() string { return hostOf(p.Host) }
+func (p *Partner) Endpoint() string { return baseOf(p.Host) }
 
 // Fingerprint implements Check.
 func (p *Partner) Fingerprint() string { return p.ClientSecret.Fingerprint() }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/notify"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -52,8 +53,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // exitCode follows the contract: 3 when something was not delivered or
 // saved, then 1 under --strict when a check is not ok, else 0.
-func exitCode(rep job.Report, strict bool) int {
-	if len(rep.Failures) > 0 {
+func exitCode(rep *job.Report, strict bool) int {
+	if !rep.Delivered() {
 		return exitUndelivered
 	}
 	if strict {
@@ -84,7 +85,10 @@ type jsonNotification struct {
 	Notifier  string `json:"notifier"`
 	Delivered bool   `json:"delivered"`
 	Late      bool   `json:"late,omitempty"`
+	Summary   bool   `json:"summarized,omitempty"`
 	Error     string `json:"error,omitempty"`
+	// Text is the message's one-line text, in dry runs, to see what would be sent.
+	Text string `json:"text,omitempty"`
 }
 
 type jsonReport struct {
@@ -93,7 +97,7 @@ type jsonReport struct {
 	Failures      []string           `json:"failures,omitempty"`
 }
 
-func writeJSON(w io.Writer, rep job.Report) {
+func writeJSON(w io.Writer, rep *job.Report) {
 	out := jsonReport{Checks: []jsonCheck{}, Notifications: []jsonNotification{}, Failures: rep.Failures}
 	for _, r := range rep.Results {
 		out.Checks = append(out.Checks, jsonCheck{
@@ -103,9 +107,14 @@ func writeJSON(w io.Writer, rep job.Report) {
 		})
 	}
 	for _, n := range rep.Notifications {
-		out.Notifications = append(out.Notifications, jsonNotification{
-			Check: n.Check, Kind: string(n.Kind), Notifier: n.Notifier, Delivered: n.Delivered, Late: n.Late, Error: n.Error,
-		})
+		jn := jsonNotification{
+			Check: n.Check, Kind: string(n.Kind), Notifier: n.Notifier, Delivered: n.Delivered, Late: n.Late,
+			Summary: n.Summarized, Error: n.Error,
+		}
+		if rep.DryRun {
+			jn.Text = notify.CardFor(n.Message, rep.Started).Fallback
+		}
+		out.Notifications = append(out.Notifications, jn)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -114,7 +123,7 @@ func writeJSON(w io.Writer, rep job.Report) {
 
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
-func writeTable(w io.Writer, rep job.Report) {
+func writeTable(w io.Writer, rep *job.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTYPE\tOUTCOME\tHTTP\tDURATION\tDETAIL")
 	for _, r := range rep.Results {
@@ -139,9 +148,18 @@ func writeTable(w io.Writer, rep job.Report) {
 			case n.Late:
 				state = "yes (late)"
 			}
+			if n.Summarized && n.Delivered {
+				state += ", in one summary"
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Notifier, n.Check, n.Kind, state)
 		}
 		_ = tw.Flush()
+	}
+	if rep.DryRun && len(rep.Notifications) > 0 {
+		fmt.Fprintf(w, "\nDry run: these messages would be sent (nothing was sent, pushed or saved):\n")
+		for _, n := range rep.Notifications {
+			fmt.Fprint(w, notify.Text(notify.CardFor(n.Message, rep.Started)))
+		}
 	}
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "\nnot delivered: %s\n", f)

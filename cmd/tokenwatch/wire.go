@@ -8,6 +8,7 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/notify"
 )
 
 // newJob wires a job from a loaded configuration. On failure it prints why
@@ -25,7 +26,14 @@ func newJob(cfg *config.Config, common *commonFlags, stderr io.Writer) (*job.Job
 		fmt.Fprintf(stderr, "tokenwatch: %s\n", scrub.Scrub(err.Error()))
 		return nil, exitUsage
 	}
-	return &job.Job{Config: cfg, Checks: list, Logger: logger}, exitOK
+	j := &job.Job{Config: cfg, Checks: list, Logger: logger}
+	if cfg.Slack != nil {
+		j.Notifier = notify.NewSlack(notify.SlackOptions{
+			WebhookURL: cfg.Slack.WebhookURL, BotToken: cfg.Slack.BotToken,
+			Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, Logger: logger,
+		})
+	}
+	return j, exitOK
 }
 
 func unknownChecks(list []config.Check, names []string) []string {

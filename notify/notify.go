@@ -1,0 +1,40 @@
+// Package notify is how on-call hears about tokenwatch's decisions. A
+// notifier delivers one Message at a time (or one summary of many); what a
+// message says is built once (Card) and rendered per medium: Slack Block
+// Kit, or plain text for a terminal.
+package notify
+
+import (
+	"context"
+
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+)
+
+// Message is one decision on its way to on-call.
+type Message struct {
+	alert.Decision
+	// Late is set when an earlier run decided this and could not deliver it.
+	Late bool
+	// Thread is where the incident's first message lives (bot mode); nil
+	// when there is none or the medium has no threads.
+	Thread *Thread
+}
+
+// Thread locates a posted message, so replies and updates can follow it.
+type Thread struct {
+	Channel string
+	TS      string
+}
+
+// Notifier delivers messages. Implementations retry what is worth retrying
+// within one call; an error means the message was not delivered and will
+// be tried again by the next run.
+type Notifier interface {
+	// Name is the notifier's name in reports and metrics ("slack").
+	Name() string
+	// Send delivers one message. For an alert that opens an incident it
+	// returns where the message went, so later messages can thread under it.
+	Send(ctx context.Context, m Message) (*Thread, error)
+	// SendSummary delivers many messages as one, when a run has too many.
+	SendSummary(ctx context.Context, ms []Message) error
+}

@@ -1,0 +1,143 @@
+package notify
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/slack-go/slack"
+)
+
+// Slack Block Kit limits (past them Slack refuses the whole message).
+const (
+	maxHeader      = 150
+	maxSectionText = 3000
+	maxFields      = 10
+	maxFieldText   = 2000
+	maxContext     = 10
+	maxBlocks      = 50
+	// maxTotalText keeps well under the ~13,000 characters at which Slack
+	// has been seen to answer msg_blocks_too_long.
+	maxTotalText = 11000
+)
+
+// Blocks renders a card as Block Kit, within Slack's limits: long text is
+// cut, and sections past the limits are replaced by one "and N more" line.
+func Blocks(c Card) []slack.Block {
+	header := cut(strings.TrimSpace(c.Emoji+" "+c.Headline), maxHeader)
+	blocks := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, header, true, false))}
+	total := len(header)
+	if len(c.Fields) > 0 {
+		var fields []*slack.TextBlockObject
+		for _, f := range c.Fields[:min(len(c.Fields), maxFields)] {
+			text := cut(fmt.Sprintf("*%s*\n%s", f.Label, f.Value), maxFieldText)
+			total += len(text)
+			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, text, false, false))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+	}
+	// Room for the context block and an "and N more" line.
+	room := maxBlocks - len(blocks) - 2
+	shown := 0
+	for i, p := range packSections(c.Sections) {
+		if i >= room || total+len(p.text) > maxTotalText {
+			more := fmt.Sprintf("… and %d more not shown (Slack's message size limit).", len(c.Sections)-shown)
+			blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, more, false, false), nil, nil))
+			break
+		}
+		total += len(p.text)
+		shown += p.sections
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, p.text, false, false), nil, nil))
+	}
+	if len(c.Context) > 0 {
+		var elems []slack.MixedElement
+		for _, t := range c.Context[:min(len(c.Context), maxContext)] {
+			elems = append(elems, slack.NewTextBlockObject(slack.MarkdownType, cut(t, maxFieldText), false, false))
+		}
+		blocks = append(blocks, slack.NewContextBlock("", elems...))
+	}
+	return blocks
+}
+
+// packed is the text of one section block and how many sections it holds.
+type packed struct {
+	text     string
+	sections int
+}
+
+// packSections joins list lines ("• ...", as in a summary) into blocks of at
+// most maxSectionText characters, and cuts any single section that is longer.
+func packSections(sections []string) []packed {
+	var out []packed
+	for _, s := range sections {
+		s = cut(s, maxSectionText)
+		if n := len(out); n > 0 && strings.HasPrefix(s, "• ") && strings.HasPrefix(out[n-1].text, "• ") &&
+			len(out[n-1].text)+1+len(s) <= maxSectionText {
+			out[n-1].text += "\n" + s
+			out[n-1].sections++
+			continue
+		}
+		out = append(out, packed{text: s, sections: 1})
+	}
+	return out
+}
+
+// cut shortens s to at most limit bytes on a rune boundary, marking the cut.
+func cut(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	i := limit - len("…")
+	for i > 0 && !utf8Start(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+var (
+	mrkdwnLink = regexp.MustCompile(`<([^|>]+)\|([^>]+)>`)
+	emoji      = regexp.MustCompile(`:[a-z_]+: ?`)
+)
+
+// Text renders a card for a terminal: the same content, without Slack's markup.
+func Text(c Card) string {
+	var b strings.Builder
+	rule := strings.Repeat("─", 72)
+	fmt.Fprintf(&b, "%s\n%s %s\n", rule, textEmoji(c.Emoji), c.Headline)
+	for _, f := range c.Fields {
+		fmt.Fprintf(&b, "  %-18s %s\n", f.Label+":", plain(f.Value))
+	}
+	for _, s := range c.Sections {
+		b.WriteString("\n")
+		for _, line := range strings.Split(plain(s), "\n") {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+	for _, t := range c.Context {
+		fmt.Fprintf(&b, "  · %s\n", plain(t))
+	}
+	return b.String()
+}
+
+func textEmoji(e string) string {
+	switch e {
+	case ":rotating_light:":
+		return "[ALERT]"
+	case ":warning:":
+		return "[ALERT]"
+	case ":repeat:":
+		return "[REMINDER]"
+	case ":white_check_mark:":
+		return "[RESOLVED]"
+	}
+	return ""
+}
+
+func plain(s string) string {
+	s = mrkdwnLink.ReplaceAllString(s, "$2")
+	s = emoji.ReplaceAllString(s, "")
+	s = strings.NewReplacer("*", "", "`", "", "_(late)_", "(late)", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+	return strings.TrimPrefix(s, "> ")
+}
