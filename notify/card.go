@@ -135,18 +135,20 @@ func whatToDo(d alert.Decision) string {
 
 // courierReissue is the re-issue procedure of the Yandex Courier document.
 func courierReissue(d alert.Decision) string {
-	link := "https://oauth.yandex.com/authorize?response_type=token&client_id=<ClientID-of-your-app>"
-	linkNote := " (put the ClientID from your app's page in OAuth for Yandex ID; set `client_id` on this check to have it filled in)"
+	// Without a client_id the link is a template: shown as code, not a link,
+	// since its <placeholder> cannot live inside Slack's <url|label> syntax.
+	open := "Open `" + escape("https://oauth.yandex.com/authorize?response_type=token&client_id=<ClientID-of-your-app>") +
+		"`, with the ClientID from your app's page in OAuth for Yandex ID (set `client_id` on this check to get a ready link)"
 	if d.ClientID != "" {
-		link = "https://oauth.yandex.com/authorize?response_type=token&client_id=" + url.QueryEscape(d.ClientID)
-		linkNote = ""
+		link := "https://oauth.yandex.com/authorize?response_type=token&client_id=" + url.QueryEscape(d.ClientID)
+		open = "Open <" + link + "|the authorize link for ClientID " + escape(d.ClientID) + ">: `" + link + "`"
 	}
 	return "The token is revoked or invalid: it was revoked, the account's password changed, 2FA was switched, " +
 		"someone pressed \"log out of all devices\", or it was unused for a long time. A new token is needed.\n" +
 		"1. Log in to Yandex with the account the token belongs to: it must be an *administrator in the company*.\n" +
-		"2. Open <" + link + "|the authorize link>" + linkNote + ": `" + link + "`\n" +
+		"2. " + open + ".\n" +
 		"3. Make sure it asks to log in as the right user, click *Log in as …*, and copy the token shown.\n" +
-		"4. Test it: `curl -H \"Authorization: OAuth <new-token>\" -X GET " + d.Endpoint + "/api/v1/test` must answer `{\"message\":\"OK\"}`.\n" +
+		"4. Test it: `" + escape(`curl -H "Authorization: OAuth <new-token>" -X GET `+d.Endpoint+"/api/v1/test") + "` must answer `{\"message\":\"OK\"}`.\n" +
 		"5. Put the new token where this check reads it (its `token_file` or variable); the fingerprint will change and the next check confirms."
 }
 

@@ -105,12 +105,14 @@ var (
 func Text(c Card) string {
 	var b strings.Builder
 	rule := strings.Repeat("─", 72)
-	fmt.Fprintf(&b, "%s\n%s %s\n", rule, textEmoji(c.Emoji), c.Headline)
+	fmt.Fprintf(&b, "%s\n%s\n", rule, strings.TrimSpace(textEmoji(c.Emoji)+" "+c.Headline))
 	for _, f := range c.Fields {
 		fmt.Fprintf(&b, "  %-18s %s\n", f.Label+":", plain(f.Value))
 	}
-	for _, s := range c.Sections {
-		b.WriteString("\n")
+	for i, s := range c.Sections {
+		if i == 0 || !strings.HasPrefix(s, "• ") || !strings.HasPrefix(c.Sections[i-1], "• ") {
+			b.WriteString("\n") // list lines of a summary stay together
+		}
 		for _, line := range strings.Split(plain(s), "\n") {
 			fmt.Fprintf(&b, "  %s\n", line)
 		}
@@ -127,12 +129,8 @@ func textEmoji(e string) string {
 		return "[ALERT]"
 	case ":warning:":
 		return "[ALERT]"
-	case ":repeat:":
-		return "[REMINDER]"
-	case ":white_check_mark:":
-		return "[RESOLVED]"
 	}
-	return ""
+	return "" // reminders and resolutions say so in their headline
 }
 
 func plain(s string) string {

@@ -1,0 +1,167 @@
+package notify
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var (
+	since = time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
+	at    = since.Add(6*time.Hour + 5*time.Minute)
+)
+
+func decision(kind alert.Kind, typ string, o checks.Outcome, status int, detail string) alert.Decision {
+	endpoint, name := "https://courier.yandex.ru", "courier-main"
+	if typ == checks.TypePartner {
+		endpoint, name = "https://partner.example.com", "partner-acme"
+	}
+	return alert.Decision{Kind: kind, Check: name, Type: typ, Endpoint: endpoint, Outcome: o, HTTPStatus: status,
+		Detail: detail, Since: since, FailuresInRow: 73, Checks: 73, Fingerprint: "3f2a9c1e", At: at, NewThread: kind == alert.KindAlert}
+}
+
+// goldenMessages are the messages whose text is pinned by golden files.
+func goldenMessages() map[string][]Message {
+	withLink := decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")
+	withLink.ClientID = "0123456789abcdef"
+	withLink.FailuresInRow = 1
+	rotated := decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "client <unknown>"`)
+	rotated.RotatedFrom = "aa11bb22"
+	changed := decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")
+	changed.Previous, changed.NewThread = checks.Unavailable, false
+	resolved := decision(alert.KindResolved, checks.TypeCourier, checks.OK, 200, "token accepted")
+	resolved.Previous = checks.Invalid
+	var storm []Message
+	for i := 0; i < 12; i++ {
+		d := decision(alert.KindAlert, checks.TypePartner, checks.Unavailable, 0, "DNS: host partner.example.com not found")
+		d.Check = "partner-" + string(rune('a'+i))
+		storm = append(storm, Message{Decision: d, Late: i < 2})
+	}
+	return map[string][]Message{
+		"alert-courier-invalid":        {{Decision: withLink}},
+		"alert-courier-invalid-nolink": {{Decision: decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")}},
+		"alert-courier-forbidden":      {{Decision: decision(alert.KindAlert, checks.TypeCourier, checks.Forbidden, 403, "token accepted but not allowed (HTTP 403)")}},
+		"alert-partner-invalid-late":   {{Decision: rotated, Late: true}},
+		"alert-partner-forbidden":      {{Decision: decision(alert.KindAlert, checks.TypePartner, checks.Forbidden, 400, `client not allowed this grant or scope (HTTP 400): partner says "unauthorized_client"`)}},
+		"alert-unavailable":            {{Decision: decision(alert.KindAlert, checks.TypePartner, checks.Unavailable, 503, "server error (HTTP 503)")}},
+		"alert-bad-response":           {{Decision: decision(alert.KindAlert, checks.TypePartner, checks.BadResponse, 200, `HTTP 200 but Content-Type is "text/html", not application/json`)}},
+		"alert-outcome-changed":        {{Decision: changed}},
+		"reminder":                     {{Decision: decision(alert.KindReminder, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")}},
+		"resolved":                     {{Decision: resolved}},
+		"summary":                      storm,
+	}
+}
+
+func TestGoldenMessages(t *testing.T) {
+	for name, ms := range goldenMessages() {
+		t.Run(name, func(t *testing.T) {
+			var card Card
+			if len(ms) == 1 {
+				card = CardFor(ms[0], at.Add(20*time.Minute))
+			} else {
+				card = SummaryCard(ms)
+			}
+			var blocks strings.Builder
+			enc := json.NewEncoder(&blocks)
+			enc.SetEscapeHTML(false) // readable golden files; the same JSON to Slack
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(map[string]any{"text": card.Fallback, "blocks": Blocks(card)}); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".json", blocks.String())
+			golden(t, name+".txt", Text(card))
+		})
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./notify -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (go test ./notify -update rewrites it after review):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestBlocksStayWithinSlackLimits(t *testing.T) {
+	var storm []Message
+	for i := 0; i < 400; i++ {
+		d := decision(alert.KindAlert, checks.TypePartner, checks.Unavailable, 0, strings.Repeat("very long detail ", 20))
+		storm = append(storm, Message{Decision: d})
+	}
+	card := SummaryCard(storm)
+	card.Headline = strings.Repeat("h", 400)
+	blocks := Blocks(card)
+	if len(blocks) > maxBlocks {
+		t.Errorf("%d blocks, Slack accepts %d", len(blocks), maxBlocks)
+	}
+	raw, _ := json.Marshal(blocks)
+	var decoded []struct {
+		Type string `json:"type"`
+		Text *struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	if err := json.Unmarshal(raw, &decoded); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, b := range decoded {
+		if b.Text == nil {
+			continue
+		}
+		total += len(b.Text.Text)
+		limit := maxSectionText
+		if b.Type == "header" {
+			limit = maxHeader
+		}
+		if len(b.Text.Text) > limit {
+			t.Errorf("%s block of %d characters, limit %d", b.Type, len(b.Text.Text), limit)
+		}
+	}
+	if total > maxTotalText+maxHeader {
+		t.Errorf("%d characters of text in all, over the %d Slack accepts", total, maxTotalText)
+	}
+	last := decoded[len(decoded)-2] // before the context block
+	if last.Text == nil || !strings.Contains(last.Text.Text, "more not shown") {
+		t.Errorf("a cut summary must say how many were left out")
+	}
+}
+
+func TestServerTextIsInert(t *testing.T) {
+	d := decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `partner says "<!channel> <https://evil.example|click>"`)
+	card := CardFor(Message{Decision: d}, at)
+	raw, _ := json.Marshal(Blocks(card))
+	if strings.Contains(string(raw), "<!channel>") || strings.Contains(string(raw), "<https://evil") {
+		t.Errorf("server text became a mention or a link: %s", raw)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		45 * time.Second: "45s", 12 * time.Minute: "12m", 6 * time.Hour: "6h", 65 * time.Minute: "1h5m",
+		76 * time.Hour: "3d4h", 48 * time.Hour: "2d",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
