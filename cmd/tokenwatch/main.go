@@ -52,7 +52,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "serve":
-		return cmdServe(ctx, rest, stdout, stderr)
+		return cmdServe(ctx, rest, stderr)
 	case "validate":
 		return cmdValidate(rest, stderr)
 	case "demo":

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/metrics"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
@@ -38,9 +39,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenwatch run: --only names checks that are not in %s: %v\n", cfg.File, unknown)
 		return exitUsage
 	}
-	j, code := newJob(cfg, &common, stderr)
-	if j == nil {
-		return code
+	logger, scrub, err := newLogger(cfg, &common, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenwatch run: %v\n", err)
+		return exitUsage
+	}
+	j, err := buildJob(cfg, metrics.New(cfg.Checks), logger, true)
+	if err != nil {
+		fail(stderr, scrub, "%v", err)
+		return exitUsage
 	}
 	rep := j.Run(ctx, job.Options{Only: names, DryRun: *dryRun})
 	if *output == "json" {

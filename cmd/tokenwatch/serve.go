@@ -2,7 +2,82 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/metrics"
+	"github.com/tokenwatch/tokenwatch/internal/serve"
 )
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int { return exitUsage }
+// stateWaitServe is how long a scheduled pass waits for the state lock:
+// longer than run's, since passes of different checks take turns with it.
+const stateWaitServe = 60 * time.Second
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	listen := fs.String("listen", "", "address of /metrics, /healthz and /readyz (default: metrics.listen, else :9464)")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	cfg := loadConfig(common.config, stderr)
+	if cfg == nil {
+		return exitUsage
+	}
+	logger, scrub, err := newLogger(cfg, &common, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenwatch serve: %v\n", err)
+		return exitUsage
+	}
+	if *listen == "" {
+		*listen = cfg.Metrics.Listen
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	first := true
+	s := &serve.Server{
+		Listen:  *listen,
+		Metrics: metrics.NewServe(nil),
+		Logger:  logger,
+		Reload:  hup,
+		Load: func() (*config.Config, error) {
+			if first {
+				first = false
+				return cfg, nil
+			}
+			next, problems := config.Load(common.config, config.OSEnv)
+			if err := problems.Err(); err != nil {
+				return nil, err
+			}
+			scrub.Add(job.Secrets(next)...)
+			return next, nil
+		},
+		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
+			j, err := buildJob(cfg, m, logger, false)
+			if j != nil {
+				j.StateWait = stateWaitServe
+			}
+			return j, err
+		},
+	}
+	if err := s.Run(ctx); err != nil {
+		logger.Error("serve failed", "error", err.Error())
+		var cfgErr *config.Error
+		if errors.As(err, &cfgErr) {
+			return exitUsage
+		}
+		return exitUndelivered
+	}
+	return exitOK
+}

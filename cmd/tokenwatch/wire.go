@@ -3,37 +3,53 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 
 	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/heartbeat"
 	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/metrics"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
-// newJob wires a job from a loaded configuration. On failure it prints why
-// and returns the exit code.
-func newJob(cfg *config.Config, common *commonFlags, stderr io.Writer) (*job.Job, int) {
+// newLogger returns the command's logger, scrubbing every secret of cfg.
+func newLogger(cfg *config.Config, common *commonFlags, stderr io.Writer) (*slog.Logger, *secret.Scrubber, error) {
 	scrub := &secret.Scrubber{}
-	scrub.Add(job.Secrets(cfg)...)
-	logger, err := common.logger(stderr, scrub)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch: %v\n", err)
-		return nil, exitUsage
+	if cfg != nil {
+		scrub.Add(job.Secrets(cfg)...)
 	}
+	logger, err := common.logger(stderr, scrub)
+	return logger, scrub, err
+}
+
+// buildJob wires a job: the checks, Slack when configured, and the outputs
+// every pass reports to. oneShot adds the textfile and the Pushgateway,
+// which only `run` writes (serve is scraped instead).
+func buildJob(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger, oneShot bool) (*job.Job, error) {
 	list, err := job.BuildChecks(cfg.Checks)
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch: %s\n", scrub.Scrub(err.Error()))
-		return nil, exitUsage
+		return nil, err
 	}
-	j := &job.Job{Config: cfg, Checks: list, Logger: logger}
+	j := &job.Job{Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m}}
 	if cfg.Slack != nil {
 		j.Notifier = notify.NewSlack(notify.SlackOptions{
 			WebhookURL: cfg.Slack.WebhookURL, BotToken: cfg.Slack.BotToken,
 			Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, Logger: logger,
 		})
 	}
-	return j, exitOK
+	if oneShot && cfg.Metrics.Textfile != "" {
+		j.Outputs = append(j.Outputs, &metrics.Textfile{Path: cfg.Metrics.Textfile, Gatherer: m.Registry})
+	}
+	if oneShot && cfg.Metrics.Pushgateway.URL != "" {
+		j.Outputs = append(j.Outputs, &metrics.Pushgateway{URL: cfg.Metrics.Pushgateway.URL, Job: cfg.Metrics.Pushgateway.Job, Gatherer: m.Registry})
+	}
+	// The heartbeat goes last: it says whether everything before it was delivered.
+	if !cfg.Heartbeat.URL.Empty() {
+		j.Outputs = append(j.Outputs, &heartbeat.Pinger{URL: cfg.Heartbeat.URL, Logger: logger})
+	}
+	return j, nil
 }
 
 func unknownChecks(list []config.Check, names []string) []string {
@@ -44,4 +60,8 @@ func unknownChecks(list []config.Check, names []string) []string {
 		}
 	}
 	return unknown
+}
+
+func fail(stderr io.Writer, scrub *secret.Scrubber, format string, args ...any) {
+	fmt.Fprintf(stderr, "tokenwatch: %s\n", scrub.Scrub(fmt.Sprintf(format, args...)))
 }

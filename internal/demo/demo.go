@@ -10,8 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/metrics"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
@@ -23,10 +26,6 @@ type Options struct {
 	Interval time.Duration
 	// Report prints a pass's verdicts; the command supplies its table.
 	Report func(w io.Writer, rep *job.Report)
-	// Outputs are extra outputs of every pass (metrics).
-	Outputs []job.Output
-	// AfterPasses runs after the last pass, e.g. to print metrics.
-	AfterPasses func(w io.Writer) error
 }
 
 const demoConfig = `# The demo's configuration: the real loader reads it.
@@ -90,8 +89,9 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 		return err
 	}
 	clock := time.Now().UTC().Truncate(time.Minute)
+	m := metrics.New(cfg.Checks)
 	j := &job.Job{
-		Config: cfg, Checks: list, Logger: logger, Outputs: o.Outputs,
+		Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m},
 		Now:      func() time.Time { return clock },
 		Notifier: notify.NewSlack(notify.SlackOptions{WebhookURL: cfg.Slack.WebhookURL, Logger: logger, Now: func() time.Time { return clock }}),
 	}
@@ -125,8 +125,21 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 			return ctx.Err()
 		}
 	}
-	if o.AfterPasses != nil {
-		return o.AfterPasses(w)
+	fmt.Fprintf(w, "\n══ metrics after the last run (what /metrics, the textfile and the Pushgateway carry) %s\n\n", strings.Repeat("═", 5))
+	return writeMetrics(w, m)
+}
+
+// writeMetrics prints the registry in the Prometheus text format.
+func writeMetrics(w io.Writer, m *metrics.Metrics) error {
+	families, err := m.Registry.Gather()
+	if err != nil {
+		return err
+	}
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
 	}
 	return nil
 }

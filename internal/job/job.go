@@ -43,6 +43,13 @@ type Output interface {
 	Report(ctx context.Context, rep *Report) error
 }
 
+// Starter is an Output that also wants to hear when a pass starts (the
+// heartbeat's URL/start). Start runs beside the checks and must return
+// within its own short timeout.
+type Starter interface {
+	Start(ctx context.Context)
+}
+
 // Options change one pass.
 type Options struct {
 	// Only restricts the pass to these check names; empty means all.
@@ -60,7 +67,8 @@ type Report struct {
 	Notifications []Notification
 	// Failures says what could not be delivered or saved; non-empty means exit 3.
 	Failures []string
-	// Tracks is each checked check's state after the pass.
+	// Tracks is every configured check's state as the pass left it (for
+	// checks that did not run in it, as the state remembers them).
 	Tracks map[string]alert.Track
 	// DryRun is set when nothing was sent or written.
 	DryRun bool
@@ -90,6 +98,15 @@ func (j *Job) now() time.Time {
 // Run performs one pass: check, move the alert state, notify, save, report.
 func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	rep := &Report{Started: j.now(), DryRun: opts.DryRun, Tracks: map[string]alert.Track{}}
+	wall := time.Now() // the duration is real time, whatever clock the job is given
+	var starting sync.WaitGroup
+	if !opts.DryRun {
+		for _, out := range j.Outputs {
+			if s, ok := out.(Starter); ok {
+				starting.Go(func() { s.Start(ctx) })
+			}
+		}
+	}
 	selected := j.selected(opts.Only)
 	rep.Results = checks.RunAll(ctx, selected, j.Config.Concurrency)
 	for _, r := range rep.Results {
@@ -100,7 +117,8 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	// Alerting goes on after a SIGTERM: what was decided is sent or kept.
 	alertCtx := context.WithoutCancel(ctx)
 	j.alert(alertCtx, rep, opts.DryRun)
-	rep.Duration = j.now().Sub(rep.Started)
+	rep.Duration = time.Since(wall)
+	starting.Wait()
 	if !opts.DryRun {
 		for _, out := range j.Outputs {
 			if err := out.Report(alertCtx, rep); err != nil {
@@ -176,6 +194,14 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 		}
 	}
 
+	// Checks that did not run in this pass are reported as the state remembers them.
+	for _, c := range j.Config.Checks {
+		if rec, ok := st.Checks[c.Name]; ok {
+			if _, done := rep.Tracks[c.Name]; !done {
+				rep.Tracks[c.Name] = rec.Track
+			}
+		}
+	}
 	st.Outbox = j.deliver(ctx, rep, st, queue, dryRun)
 	if dryRun {
 		return

@@ -1,0 +1,95 @@
+// Package heartbeat pings a healthchecks.io-style dead man's switch:
+// URL/start when a pass starts, URL when it delivered everything, URL/fail
+// when it could not. A job that stops running stops pinging, and the
+// service notices what no alert from the job itself could say.
+package heartbeat
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/secret"
+)
+
+// Timeout bounds each ping: a slow heartbeat service must not hold up a run.
+const Timeout = 5 * time.Second
+
+// Pinger is a job.Output (and job.Starter) that pings the heartbeat URL.
+type Pinger struct {
+	// URL is the ping URL; it is a capability, so it is kept secret.
+	URL secret.Value
+	// Client is the HTTP client; nil means one with Timeout.
+	Client *http.Client
+	Logger *slog.Logger
+}
+
+var (
+	_ job.Output  = (*Pinger)(nil)
+	_ job.Starter = (*Pinger)(nil)
+)
+
+// Name implements job.Output.
+func (p *Pinger) Name() string { return "heartbeat" }
+
+// Start implements job.Starter: URL/start. A failure is only logged: the
+// ping at the end is the one that counts.
+func (p *Pinger) Start(ctx context.Context) {
+	if err := p.ping(ctx, "/start", ""); err != nil && p.Logger != nil {
+		p.Logger.Warn("heartbeat start ping failed", "error", err.Error())
+	}
+}
+
+// Report implements job.Output: URL when the pass delivered everything,
+// URL/fail when it did not (and then the pass exits 3 anyway).
+func (p *Pinger) Report(ctx context.Context, rep *job.Report) error {
+	notOK := 0
+	for _, r := range rep.Results {
+		if r.Outcome != checks.OK {
+			notOK++
+		}
+	}
+	body := fmt.Sprintf("tokenwatch: %d checks, %d not ok, %d notifications", len(rep.Results), notOK, len(rep.Notifications))
+	if !rep.Delivered() {
+		body += "\nnot delivered:\n" + strings.Join(rep.Failures, "\n")
+		return p.ping(ctx, "/fail", body)
+	}
+	return p.ping(ctx, "", body)
+}
+
+func (p *Pinger) ping(ctx context.Context, suffix, body string) error {
+	client := p.Client
+	if client == nil {
+		client = &http.Client{Timeout: Timeout}
+	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	url := strings.TrimRight(p.URL.Reveal(), "/") + suffix
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("heartbeat%s: bad URL", suffix)
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	resp, err := client.Do(req)
+	if err != nil {
+		// The error quotes the URL, which is secret: say what happened instead.
+		return fmt.Errorf("heartbeat ping%s failed: %s", suffix, describe(err))
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("heartbeat ping%s: HTTP %d", suffix, resp.StatusCode)
+	}
+	return nil
+}
+
+func describe(err error) string {
+	v := checks.ClassifyError(err, Timeout)
+	return v.Detail
+}

@@ -1,0 +1,241 @@
+// Package metrics exports what tokenwatch sees as Prometheus metrics: on
+// /metrics (serve), in a node_exporter textfile and to a Pushgateway (run).
+// All three are written from one registry, so they carry the same series.
+package metrics
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/version"
+)
+
+// Metrics is tokenwatch's registry and the metrics in it. It is a
+// job.Output: each pass's report updates it.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	up, httpStatus, duration, lastRun, lastOK, failuresInRow *prometheus.GaugeVec
+	outcome, tokenInfo, expiresIn                            *prometheus.GaugeVec
+	notifications                                            *prometheus.CounterVec
+	runLast, runDuration, runLastSuccess                     prometheus.Gauge
+	skipped                                                  *prometheus.CounterVec // serve only
+	reloadOK, reloadLast                                     prometheus.Gauge       // serve only
+
+	mu     sync.Mutex
+	checks map[string]config.Check // the checks whose series exist
+	prints map[string]string       // check -> fingerprint in tokenwatch_token_info
+}
+
+var _ job.Output = (*Metrics)(nil)
+
+// New creates the registry with every series of every check present from
+// the first exposition: a check that has not run yet reads up 0 and all
+// outcomes 0, never a missing series.
+func New(list []config.Check) *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry(), checks: map[string]config.Check{}, prints: map[string]string{}}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+		m.Registry.MustRegister(g)
+		return g
+	}
+	single := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		m.Registry.MustRegister(g)
+		return g
+	}
+	m.up = gauge("tokenwatch_check_up", "1 when the check's last outcome is ok, else 0.", "check", "type")
+	m.outcome = gauge("tokenwatch_check_outcome", "1 for the check's last outcome, 0 for the other four.", "check", "type", "outcome")
+	m.httpStatus = gauge("tokenwatch_check_http_status", "HTTP status of the check's last answer; 0 when there was none.", "check", "type")
+	m.duration = gauge("tokenwatch_check_duration_seconds", "Duration of the check's last run, re-checks included.", "check", "type")
+	m.lastRun = gauge("tokenwatch_check_last_run_timestamp_seconds", "When the check last ran (Unix time).", "check", "type")
+	m.lastOK = gauge("tokenwatch_check_last_ok_timestamp_seconds", "When the check last had outcome ok (Unix time); 0 if never.", "check", "type")
+	m.failuresInRow = gauge("tokenwatch_check_failures_in_row", "Consecutive results that were not ok.", "check", "type")
+	m.expiresIn = gauge("tokenwatch_partner_token_expires_in_seconds", "expires_in of the last token a partner issued.", "check")
+	m.tokenInfo = gauge("tokenwatch_token_info", "1, labelled with the fingerprint (first 8 hex digits of SHA-256) of the secret under test.", "check", "type", "fingerprint")
+	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenwatch_notifications_total",
+		Help: "Notifications by notifier, kind (alert, reminder, resolved) and result (sent, failed)."}, []string{"notifier", "kind", "result"})
+	m.Registry.MustRegister(m.notifications)
+	m.runLast = single("tokenwatch_run_last_timestamp_seconds", "When the last pass started (Unix time).")
+	m.runDuration = single("tokenwatch_run_duration_seconds", "Duration of the last pass.")
+	m.runLastSuccess = single("tokenwatch_run_last_success_timestamp_seconds", "When a pass last delivered everything it had to (Unix time).")
+	build := gauge("tokenwatch_build_info", "1, labelled with the build's version and Go version.", "version", "goversion")
+	build.WithLabelValues(version.Version, version.GoVersion()).Set(1)
+	for _, kind := range []string{"alert", "reminder", "resolved"} {
+		for _, result := range []string{"sent", "failed"} {
+			m.notifications.WithLabelValues("slack", kind, result)
+		}
+	}
+	m.SetChecks(list)
+	return m
+}
+
+// NewServe is New plus the metrics only the daemon has: skipped runs and
+// configuration reloads.
+func NewServe(list []config.Check) *Metrics {
+	m := New(nil)
+	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenwatch_check_skipped_total",
+		Help: "Scheduled runs skipped because the check's previous run was still going."}, []string{"check"})
+	m.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tokenwatch_config_last_reload_successful",
+		Help: "1 when the last configuration (re)load succeeded, else 0."})
+	m.reloadLast = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tokenwatch_config_last_reload_success_timestamp_seconds",
+		Help: "When the configuration was last loaded successfully (Unix time)."})
+	m.Registry.MustRegister(m.skipped, m.reloadOK, m.reloadLast)
+	m.SetChecks(list)
+	return m
+}
+
+// SetChecks makes the series match the configured checks: new checks get
+// their zero series, removed checks lose theirs (serve, after a reload).
+func (m *Metrics) SetChecks(list []config.Check) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := map[string]config.Check{}
+	for _, c := range list {
+		want[c.Name] = c
+	}
+	for name, c := range m.checks {
+		if w, ok := want[name]; !ok || w.Type != c.Type {
+			m.deleteCheck(c)
+		}
+	}
+	for _, c := range list {
+		if _, ok := m.checks[c.Name]; ok && m.checks[c.Name].Type == c.Type {
+			continue
+		}
+		m.checks[c.Name] = c
+		for _, g := range []*prometheus.GaugeVec{m.up, m.httpStatus, m.duration, m.lastRun, m.lastOK, m.failuresInRow} {
+			g.WithLabelValues(c.Name, c.Type).Set(0)
+		}
+		for _, o := range checks.Outcomes {
+			m.outcome.WithLabelValues(c.Name, c.Type, string(o)).Set(0)
+		}
+		m.setFingerprint(c.Name, c.Type, c.Secret().Fingerprint())
+		if m.skipped != nil {
+			m.skipped.WithLabelValues(c.Name)
+		}
+	}
+}
+
+func (m *Metrics) deleteCheck(c config.Check) {
+	labels := prometheus.Labels{"check": c.Name}
+	for _, g := range []*prometheus.GaugeVec{m.up, m.httpStatus, m.duration, m.lastRun, m.lastOK, m.failuresInRow, m.outcome, m.tokenInfo, m.expiresIn} {
+		g.DeletePartialMatch(labels)
+	}
+	if m.skipped != nil {
+		m.skipped.DeletePartialMatch(labels)
+	}
+	delete(m.checks, c.Name)
+	delete(m.prints, c.Name)
+}
+
+// setFingerprint keeps exactly one token_info series per check.
+func (m *Metrics) setFingerprint(name, typ, fp string) {
+	if old, ok := m.prints[name]; ok && old != fp {
+		m.tokenInfo.DeleteLabelValues(name, typ, old)
+	}
+	m.prints[name] = fp
+	m.tokenInfo.WithLabelValues(name, typ, fp).Set(1)
+}
+
+// Name implements job.Output.
+func (m *Metrics) Name() string { return "metrics" }
+
+// Report implements job.Output: it records one pass.
+func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// Checks that did not run in this pass (--only, serve ticks) still show
+	// what the state remembers of them.
+	for name, tr := range rep.Tracks {
+		c, ok := m.checks[name]
+		if !ok {
+			continue
+		}
+		m.setOutcome(c, tr.Outcome)
+		m.failuresInRow.WithLabelValues(c.Name, c.Type).Set(float64(tr.FailuresInRow))
+		m.lastOK.WithLabelValues(c.Name, c.Type).Set(unix(tr.LastOK))
+		if !tr.LastRun.IsZero() {
+			m.lastRun.WithLabelValues(c.Name, c.Type).Set(unix(tr.LastRun))
+			m.httpStatus.WithLabelValues(c.Name, c.Type).Set(float64(tr.HTTPStatus))
+		}
+	}
+	for _, r := range rep.Results {
+		c, ok := m.checks[r.Check]
+		if !ok || r.Interrupted {
+			continue
+		}
+		m.setOutcome(c, r.Outcome)
+		m.httpStatus.WithLabelValues(c.Name, c.Type).Set(float64(r.HTTPStatus))
+		m.duration.WithLabelValues(c.Name, c.Type).Set(r.Duration.Seconds())
+		m.lastRun.WithLabelValues(c.Name, c.Type).Set(unix(r.Started))
+		if r.Outcome == checks.OK {
+			m.lastOK.WithLabelValues(c.Name, c.Type).Set(unix(r.Started))
+		}
+		if r.ExpiresIn != nil {
+			m.expiresIn.WithLabelValues(c.Name).Set(float64(*r.ExpiresIn))
+		}
+		m.setFingerprint(c.Name, c.Type, r.Fingerprint)
+	}
+	for _, n := range rep.Notifications {
+		if n.Kind == "notice" {
+			continue
+		}
+		result := "sent"
+		if !n.Delivered {
+			result = "failed"
+		}
+		m.notifications.WithLabelValues(n.Notifier, string(n.Kind), result).Inc()
+	}
+	m.runLast.Set(unix(rep.Started))
+	m.runDuration.Set(rep.Duration.Seconds())
+	if rep.Delivered() {
+		m.runLastSuccess.Set(unix(rep.Started))
+	}
+	return nil
+}
+
+func (m *Metrics) setOutcome(c config.Check, o checks.Outcome) {
+	if o == "" {
+		return
+	}
+	for _, each := range checks.Outcomes {
+		v := 0.0
+		if each == o {
+			v = 1
+		}
+		m.outcome.WithLabelValues(c.Name, c.Type, string(each)).Set(v)
+	}
+	up := 0.0
+	if o == checks.OK {
+		up = 1
+	}
+	m.up.WithLabelValues(c.Name, c.Type).Set(up)
+}
+
+// Skipped counts a scheduled run skipped because the last one still runs
+// (metrics made by NewServe).
+func (m *Metrics) Skipped(check string) { m.skipped.WithLabelValues(check).Inc() }
+
+// Reloaded records the result of a configuration (re)load (metrics made by NewServe).
+func (m *Metrics) Reloaded(ok bool, at time.Time) {
+	if ok {
+		m.reloadOK.Set(1)
+		m.reloadLast.Set(unix(at))
+		return
+	}
+	m.reloadOK.Set(0)
+}
+
+func unix(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}

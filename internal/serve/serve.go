@@ -1,0 +1,238 @@
+// Package serve is tokenwatch as a daemon: every check on its own cron
+// schedule (robfig/cron, in UTC), /metrics, /healthz and /readyz, a reload
+// on SIGHUP that keeps the old configuration when the new one is bad, and a
+// graceful stop that lets in-flight checks finish and saves the state.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/robfig/cron/v3"
+
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/metrics"
+)
+
+// Server runs the checks on their schedules until its context ends.
+type Server struct {
+	// Listen is the address of /metrics, /healthz and /readyz.
+	Listen string
+	// Load reads and validates the configuration (at start-up and on SIGHUP).
+	Load func() (*config.Config, error)
+	// Build wires a job for a configuration; the metrics are shared by every
+	// configuration the server runs, so series survive a reload.
+	Build   func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error)
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Grace is how long in-flight checks may go on after SIGTERM before
+	// they are cancelled; 0 means 20s.
+	Grace time.Duration
+	// Reload receives a value for every SIGHUP.
+	Reload <-chan os.Signal
+
+	ready   atomic.Bool
+	running sync.Map // check name -> *atomic.Bool: the check's run is in flight
+	runCtx  context.Context
+}
+
+// Run serves until ctx is cancelled (SIGTERM, SIGINT), then stops gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	cfg, err := s.Load()
+	if err != nil {
+		return err
+	}
+	s.Metrics.SetChecks(cfg.Checks)
+	s.Metrics.Reloaded(true, time.Now())
+	j, err := s.Build(cfg, s.Metrics)
+	if err != nil {
+		return err
+	}
+	listener, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Listen, err)
+	}
+	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("metrics server stopped", "error", err.Error())
+		}
+	}()
+	s.Logger.Info("serving", "listen", listener.Addr().String(), "checks", len(cfg.Checks))
+
+	// Checks run on a context that outlives SIGTERM by the grace period.
+	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRuns()
+	s.runCtx = runCtx
+
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		s.pass(j, nil)
+	}()
+	var sched *cron.Cron
+	select {
+	case <-first:
+		s.ready.Store(true)
+		sched = s.schedule(j)
+	case <-ctx.Done():
+	}
+
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-s.Reload:
+			if next, nextJob := s.reload(sched); next != nil {
+				sched, j = next, nextJob
+			}
+		}
+	}
+	s.Logger.Info("stopping: waiting for checks in flight", "grace", s.grace().String())
+	s.ready.Store(false)
+	stopped := make(chan struct{})
+	go func() {
+		if sched != nil {
+			<-sched.Stop().Done()
+		}
+		<-first
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(s.grace()):
+		s.Logger.Warn("grace period over: cancelling checks in flight")
+		cancelRuns()
+		<-stopped
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	s.Logger.Info("stopped")
+	return nil
+}
+
+func (s *Server) grace() time.Duration {
+	if s.Grace == 0 {
+		return 20 * time.Second
+	}
+	return s.Grace
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelError)}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready: the first pass has not finished", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// schedule starts a cron with one entry per check, in UTC.
+func (s *Server) schedule(j *job.Job) *cron.Cron {
+	c := cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.Recover(cronLogger{s.Logger})))
+	for _, check := range j.Config.Checks {
+		name := check.Name
+		if _, err := addFunc(c, check.Schedule, func() { s.pass(j, []string{name}) }); err != nil {
+			// validate rejects bad specs; this is a last line of defence.
+			s.Logger.Error("check not scheduled", "check", name, "schedule", check.Schedule, "error", err.Error())
+		}
+	}
+	c.Start()
+	return c
+}
+
+// addFunc adds a job, turning robfig/cron's panics on odd specs into errors.
+func addFunc(c *cron.Cron, spec string, f func()) (id cron.EntryID, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("invalid schedule: %v", r)
+		}
+	}()
+	return c.AddFunc(spec, f)
+}
+
+// pass runs one pass of the given checks (nil: all). A check whose previous
+// run is still going is skipped, and the skip counted. A panic is logged
+// and the check keeps its schedule.
+func (s *Server) pass(j *job.Job, only []string) {
+	var flags []*atomic.Bool
+	for _, name := range only {
+		v, _ := s.running.LoadOrStore(name, new(atomic.Bool))
+		flag := v.(*atomic.Bool)
+		if !flag.CompareAndSwap(false, true) {
+			s.Metrics.Skipped(name)
+			s.Logger.Warn("check skipped: its previous run is still going", "check", name)
+			for _, f := range flags {
+				f.Store(false)
+			}
+			return
+		}
+		flags = append(flags, flag)
+	}
+	defer func() {
+		for _, f := range flags {
+			f.Store(false)
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			s.Logger.Error("check panicked; it keeps its schedule", "checks", only, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	rep := j.Run(s.runCtx, job.Options{Only: only})
+	if !rep.Delivered() {
+		s.Logger.Error("pass could not deliver everything; the next pass retries", "failures", rep.Failures)
+	}
+}
+
+// reload loads the configuration again. A bad one keeps the old running.
+func (s *Server) reload(old *cron.Cron) (*cron.Cron, *job.Job) {
+	cfg, err := s.Load()
+	if err != nil {
+		s.Metrics.Reloaded(false, time.Now())
+		s.Logger.Error("reload failed: keeping the configuration that runs now", "error", err.Error())
+		return nil, nil
+	}
+	j, err := s.Build(cfg, s.Metrics)
+	if err != nil {
+		s.Metrics.Reloaded(false, time.Now())
+		s.Logger.Error("reload failed: keeping the configuration that runs now", "error", err.Error())
+		return nil, nil
+	}
+	if old != nil {
+		<-old.Stop().Done() // in-flight checks of the old configuration finish first
+	}
+	s.Metrics.SetChecks(cfg.Checks)
+	s.Metrics.Reloaded(true, time.Now())
+	s.Logger.Info("configuration reloaded", "checks", len(cfg.Checks))
+	if cfg.Metrics.Listen != s.Listen {
+		s.Logger.Warn("metrics.listen changed: restart tokenwatch to move the listener", "listen", s.Listen)
+	}
+	return s.schedule(j), j
+}
+
+// cronLogger sends robfig/cron's logs to slog.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "error", err.Error())...)
+}
