@@ -9,6 +9,7 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -71,8 +72,9 @@ type Result struct {
 	Started     time.Time     //
 	Duration    time.Duration // wall time, re-checks included
 	// Interrupted is set when the run was cancelled (SIGINT, SIGTERM) before
-	// the check could finish: the outcome says nothing about the credential
-	// and the result must not move the alert state.
+	// the check could finish, or the check itself failed (a panic): the
+	// outcome says nothing about the credential and the result must not move
+	// the alert state.
 	Interrupted bool
 }
 
@@ -112,6 +114,14 @@ func RunAll(ctx context.Context, list []Check, concurrency int) []Result {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
+			defer func() {
+				// A panic in one check is a tokenwatch bug; it must not take
+				// down the other checks, the run or the daemon.
+				if r := recover(); r != nil {
+					results[i] = interrupted(c)
+					results[i].Detail = fmt.Sprintf("not checked: tokenwatch bug, the check panicked: %v", r)
+				}
+			}()
 			results[i] = c.Run(ctx)
 		}()
 	}

@@ -197,3 +197,20 @@ func TestInterruptedRunIsMarked(t *testing.T) {
 		t.Errorf("interrupted=%v outcome=%s, want an interrupted unavailable result", got.Interrupted, got.Outcome)
 	}
 }
+
+type panicking struct{ Courier }
+
+func (p *panicking) Run(context.Context) Result { panic("boom") }
+
+func TestRunAllSurvivesAPanickingCheck(t *testing.T) {
+	srv, _ := serve(t, reply(200, "application/json", `{"message":"OK"}`))
+	good := newCourier(t, srv.URL)
+	bad := &panicking{Courier: *newCourier(t, srv.URL)}
+	results := RunAll(context.Background(), []Check{bad, good}, 2)
+	if !results[0].Interrupted || !strings.Contains(results[0].Detail, "panicked: boom") {
+		t.Errorf("panicking check: %+v", results[0])
+	}
+	if results[1].Outcome != OK {
+		t.Errorf("the other check: %s", results[1].Outcome)
+	}
+}

@@ -72,6 +72,9 @@ type Report struct {
 	Tracks map[string]alert.Track
 	// DryRun is set when nothing was sent or written.
 	DryRun bool
+	// LastSuccess is when a pass last delivered everything and saved the
+	// state: this one, or an earlier one; zero when unknown.
+	LastSuccess time.Time
 }
 
 // Notification is one message the pass sent or meant to send.
@@ -110,7 +113,11 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	selected := j.selected(opts.Only)
 	rep.Results = checks.RunAll(ctx, selected, j.Config.Concurrency)
 	for _, r := range rep.Results {
-		j.Logger.Info("check done", "check", r.Check, "type", r.Type, "outcome", string(r.Outcome),
+		level := slog.LevelInfo
+		if r.Interrupted {
+			level = slog.LevelWarn
+		}
+		j.Logger.Log(ctx, level, "check done", "check", r.Check, "type", r.Type, "outcome", string(r.Outcome),
 			"http_status", r.HTTPStatus, "duration", r.Duration.Round(time.Millisecond).String(),
 			"fingerprint", r.Fingerprint, "detail", r.Detail)
 	}
@@ -203,13 +210,19 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 		}
 	}
 	st.Outbox = j.deliver(ctx, rep, st, queue, dryRun)
+	rep.LastSuccess = st.LastSuccess // until this pass proves itself
 	if dryRun {
 		return
+	}
+	if rep.Delivered() {
+		st.LastSuccess = rep.Started
 	}
 	if err := store.Save(st); err != nil {
 		rep.Failures = append(rep.Failures, "state: "+err.Error())
 		j.Logger.Error("state not saved", "path", path, "error", err.Error())
+		return
 	}
+	rep.LastSuccess = st.LastSuccess
 }
 
 // deliver sends the queue in order and returns what is left for the next

@@ -24,7 +24,8 @@ type Metrics struct {
 	up, httpStatus, duration, lastRun, lastOK, failuresInRow *prometheus.GaugeVec
 	outcome, tokenInfo, expiresIn                            *prometheus.GaugeVec
 	notifications                                            *prometheus.CounterVec
-	runLast, runDuration, runLastSuccess                     prometheus.Gauge
+	runLast, runDuration                                     prometheus.Gauge
+	runLastSuccess                                           *optionalGauge
 	skipped                                                  *prometheus.CounterVec // serve only
 	reloadOK, reloadLast                                     prometheus.Gauge       // serve only
 
@@ -64,7 +65,9 @@ func New(list []config.Check) *Metrics {
 	m.Registry.MustRegister(m.notifications)
 	m.runLast = single("tokenwatch_run_last_timestamp_seconds", "When the last pass started (Unix time).")
 	m.runDuration = single("tokenwatch_run_duration_seconds", "Duration of the last pass.")
-	m.runLastSuccess = single("tokenwatch_run_last_success_timestamp_seconds", "When a pass last delivered everything it had to (Unix time).")
+	m.runLastSuccess = &optionalGauge{desc: prometheus.NewDesc("tokenwatch_run_last_success_timestamp_seconds",
+		"When a pass last delivered everything it had to (Unix time). Absent until known.", nil, nil)}
+	m.Registry.MustRegister(m.runLastSuccess)
 	build := gauge("tokenwatch_build_info", "1, labelled with the build's version and Go version.", "version", "goversion")
 	build.WithLabelValues(version.Version, version.GoVersion()).Set(1)
 	for _, kind := range []string{"alert", "reminder", "resolved"} {
@@ -195,10 +198,33 @@ func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
 	}
 	m.runLast.Set(unix(rep.Started))
 	m.runDuration.Set(rep.Duration.Seconds())
-	if rep.Delivered() {
-		m.runLastSuccess.Set(unix(rep.Started))
+	if !rep.LastSuccess.IsZero() {
+		m.runLastSuccess.set(unix(rep.LastSuccess))
 	}
 	return nil
+}
+
+// optionalGauge is a gauge that is absent until set. A one-shot run that
+// cannot know the last success must push nothing rather than 0: with the
+// Pushgateway's POST, an absent series keeps the value pushed before.
+type optionalGauge struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	v    float64
+}
+
+func (g *optionalGauge) set(v float64) { g.mu.Lock(); g.v = v; g.mu.Unlock() }
+
+// Describe implements prometheus.Collector.
+func (g *optionalGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+// Collect implements prometheus.Collector.
+func (g *optionalGauge) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.v != 0 {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.v)
+	}
 }
 
 func (m *Metrics) setOutcome(c config.Check, o checks.Outcome) {
@@ -222,6 +248,9 @@ func (m *Metrics) setOutcome(c config.Check, o checks.Outcome) {
 // Skipped counts a scheduled run skipped because the last one still runs
 // (metrics made by NewServe).
 func (m *Metrics) Skipped(check string) { m.skipped.WithLabelValues(check).Inc() }
+
+// SkippedCounter is the counter of skipped runs, for tests and dashboards' sake.
+func (m *Metrics) SkippedCounter() *prometheus.CounterVec { return m.skipped }
 
 // Reloaded records the result of a configuration (re)load (metrics made by NewServe).
 func (m *Metrics) Reloaded(ok bool, at time.Time) {

@@ -32,6 +32,10 @@ type File struct {
 	// Outbox holds messages not delivered yet, oldest first. The next run
 	// sends them before its own, marked late.
 	Outbox []Pending `json:"outbox,omitempty"`
+	// LastSuccess is when a pass last delivered its messages and saved the
+	// state: a one-shot run starts with an empty registry, and must not
+	// export (or push) a last-success time of zero after a failed run.
+	LastSuccess time.Time `json:"last_success,omitzero"`
 }
 
 // Record is what is kept for one check.

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/internal/promtest"
+)
+
+// TestMain lets the serve tests run this test binary as the real
+// tokenwatch process, so that signals reach it as they would in production.
+func TestMain(m *testing.M) {
+	if os.Getenv("TOKENWATCH_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+type daemon struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *bytes.Buffer
+}
+
+func startServe(t *testing.T, configPath string) *daemon {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(os.Args[0], "serve", "--config", configPath, "--listen", addr, "--log-level", "debug")
+	cmd.Env = append(os.Environ(), "TOKENWATCH_TEST_AS_MAIN=1")
+	d := &daemon{cmd: cmd, url: "http://" + addr, stderr: &bytes.Buffer{}}
+	cmd.Stderr = d.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return d
+}
+
+// waitReady polls /readyz until the first pass is done.
+func (d *daemon) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(d.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("serve never became ready:\n%s", d.stderr.String())
+}
+
+func (d *daemon) series(t *testing.T) map[string]float64 {
+	return promtest.Series(t, promtest.Fetch(t, d.url+"/metrics"), "tokenwatch_")
+}
+
+func (d *daemon) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestServeScrapeReloadAndStop(t *testing.T) {
+	api := revokedAPI(t)
+	okAPI := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"message":"OK"}`) })
+	dir := t.TempDir()
+	statePath := dir + "/state.json"
+	config := func(extra string) string {
+		return fmt.Sprintf("state: {path: %s}\ndefaults: {schedule: '@every 1h'}\nchecks:\n  - {name: courier-main, type: courier, base_url: %s, token: tokenaaaa}\n  - {name: courier-ok, type: courier, base_url: %s, token: tokenbbbb}\n%s",
+			statePath, api.URL, okAPI.URL, extra)
+	}
+	path := writeConfig(t, config(""))
+	d := startServe(t, path)
+
+	resp, err := http.Get(d.url + "/healthz")
+	for err != nil {
+		time.Sleep(50 * time.Millisecond)
+		resp, err = http.Get(d.url + "/healthz")
+	}
+	resp.Body.Close()
+	d.waitReady(t)
+
+	s := d.series(t)
+	for _, check := range []string{"courier-main", "courier-ok"} {
+		for _, o := range []string{"ok", "invalid", "forbidden", "unavailable", "bad_response"} {
+			if _, ok := s[fmt.Sprintf(`tokenwatch_check_outcome{check=%q,outcome=%q,type="courier"}`, check, o)]; !ok {
+				t.Errorf("no outcome %s series for %s after the first pass", o, check)
+			}
+		}
+	}
+	if s[`tokenwatch_check_outcome{check="courier-main",outcome="invalid",type="courier"}`] != 1 || s[`tokenwatch_check_up{check="courier-ok",type="courier"}`] != 1 {
+		t.Errorf("first pass verdicts not exported: %v", s)
+	}
+	promtest.CheckMetrics(t, promtest.Fetch(t, d.url+"/metrics"))
+
+	// A bad configuration on SIGHUP keeps the old one running.
+	if err := os.WriteFile(path, []byte("checks: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.signal(t, syscall.SIGHUP)
+	waitFor(t, "the failed reload metric", func() bool { return d.series(t)["tokenwatch_config_last_reload_successful{}"] == 0 })
+	if _, ok := d.series(t)[`tokenwatch_check_up{check="courier-ok",type="courier"}`]; !ok {
+		t.Fatal("a bad reload dropped the running checks")
+	}
+
+	// A good one adds the new check's series.
+	if err := os.WriteFile(path, []byte(config("  - {name: courier-new, type: courier, base_url: "+okAPI.URL+", token: tokencccc, schedule: '@every 1s'}\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.signal(t, syscall.SIGHUP)
+	waitFor(t, "the new check to run on its schedule", func() bool {
+		return d.series(t)[`tokenwatch_check_up{check="courier-new",type="courier"}`] == 1
+	})
+	if d.series(t)["tokenwatch_config_last_reload_successful{}"] != 1 {
+		t.Error("reload metric not back to 1")
+	}
+
+	d.signal(t, syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, d.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop after SIGTERM:\n%s", d.stderr.String())
+	}
+	state, err := os.ReadFile(statePath)
+	if err != nil || !strings.Contains(string(state), `"courier-new"`) {
+		t.Errorf("state not saved by serve: %v", err)
+	}
+	if !strings.Contains(d.stderr.String(), "stopped") {
+		t.Errorf("no clean stop in the log:\n%s", d.stderr.String())
+	}
+}

@@ -1,0 +1,243 @@
+package metrics
+
+import (
+	"context"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/promtest"
+	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/notify"
+)
+
+var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+func testChecks() []config.Check {
+	return []config.Check{
+		{Name: "courier-main", Type: "courier", Token: secret.New("y0_metrics-token")},
+		{Name: "partner-acme", Type: "partner_oauth", ClientSecret: secret.New("metrics-client-secret")},
+	}
+}
+
+func testReport() *job.Report {
+	expires := int64(300)
+	return &job.Report{
+		Started:  t0,
+		Duration: 1500 * time.Millisecond,
+		Results: []checks.Result{
+			{Check: "courier-main", Type: "courier", Outcome: checks.Invalid, HTTPStatus: 401, Duration: 1200 * time.Millisecond, Started: t0, Fingerprint: secret.Fingerprint("y0_metrics-token")},
+			{Check: "partner-acme", Type: "partner_oauth", Outcome: checks.OK, HTTPStatus: 200, Duration: 80 * time.Millisecond, Started: t0, ExpiresIn: &expires, Fingerprint: secret.Fingerprint("metrics-client-secret")},
+		},
+		Tracks: map[string]alert.Track{
+			"courier-main": {Outcome: checks.Invalid, FailuresInRow: 4, LastOK: t0.Add(-time.Hour), LastRun: t0, HTTPStatus: 401},
+			"partner-acme": {Outcome: checks.OK, LastOK: t0, LastRun: t0, HTTPStatus: 200},
+		},
+		Notifications: []job.Notification{
+			{Message: notify.Message{Decision: alert.Decision{Kind: alert.KindAlert}}, Notifier: "slack", Delivered: true},
+			{Message: notify.Message{Decision: alert.Decision{Kind: alert.KindReminder}}, Notifier: "slack", Error: "down"},
+		},
+		LastSuccess: t0,
+	}
+}
+
+func TestEverySeriesExistsBeforeTheFirstPass(t *testing.T) {
+	m := New(testChecks())
+	want := `
+# HELP tokenwatch_check_outcome 1 for the check's last outcome, 0 for the other four.
+# TYPE tokenwatch_check_outcome gauge
+tokenwatch_check_outcome{check="courier-main",outcome="bad_response",type="courier"} 0
+tokenwatch_check_outcome{check="courier-main",outcome="forbidden",type="courier"} 0
+tokenwatch_check_outcome{check="courier-main",outcome="invalid",type="courier"} 0
+tokenwatch_check_outcome{check="courier-main",outcome="ok",type="courier"} 0
+tokenwatch_check_outcome{check="courier-main",outcome="unavailable",type="courier"} 0
+tokenwatch_check_outcome{check="partner-acme",outcome="bad_response",type="partner_oauth"} 0
+tokenwatch_check_outcome{check="partner-acme",outcome="forbidden",type="partner_oauth"} 0
+tokenwatch_check_outcome{check="partner-acme",outcome="invalid",type="partner_oauth"} 0
+tokenwatch_check_outcome{check="partner-acme",outcome="ok",type="partner_oauth"} 0
+tokenwatch_check_outcome{check="partner-acme",outcome="unavailable",type="partner_oauth"} 0
+# HELP tokenwatch_check_up 1 when the check's last outcome is ok, else 0.
+# TYPE tokenwatch_check_up gauge
+tokenwatch_check_up{check="courier-main",type="courier"} 0
+tokenwatch_check_up{check="partner-acme",type="partner_oauth"} 0
+`
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "tokenwatch_check_up", "tokenwatch_check_outcome"); err != nil {
+		t.Error(err)
+	}
+	// The last success is unknown before a pass: absent, never 0.
+	if n, _ := testutil.GatherAndCount(m.Registry, "tokenwatch_run_last_success_timestamp_seconds"); n != 0 {
+		t.Errorf("last success exported before it is known")
+	}
+}
+
+func TestReportSetsTheSeries(t *testing.T) {
+	m := New(testChecks())
+	if err := m.Report(context.Background(), testReport()); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP tokenwatch_check_up 1 when the check's last outcome is ok, else 0.
+# TYPE tokenwatch_check_up gauge
+tokenwatch_check_up{check="courier-main",type="courier"} 0
+tokenwatch_check_up{check="partner-acme",type="partner_oauth"} 1
+# HELP tokenwatch_check_http_status HTTP status of the check's last answer; 0 when there was none.
+# TYPE tokenwatch_check_http_status gauge
+tokenwatch_check_http_status{check="courier-main",type="courier"} 401
+tokenwatch_check_http_status{check="partner-acme",type="partner_oauth"} 200
+# HELP tokenwatch_check_failures_in_row Consecutive results that were not ok.
+# TYPE tokenwatch_check_failures_in_row gauge
+tokenwatch_check_failures_in_row{check="courier-main",type="courier"} 4
+tokenwatch_check_failures_in_row{check="partner-acme",type="partner_oauth"} 0
+# HELP tokenwatch_partner_token_expires_in_seconds expires_in of the last token a partner issued.
+# TYPE tokenwatch_partner_token_expires_in_seconds gauge
+tokenwatch_partner_token_expires_in_seconds{check="partner-acme"} 300
+# HELP tokenwatch_notifications_total Notifications by notifier, kind (alert, reminder, resolved) and result (sent, failed).
+# TYPE tokenwatch_notifications_total counter
+tokenwatch_notifications_total{kind="alert",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="alert",notifier="slack",result="sent"} 1
+tokenwatch_notifications_total{kind="reminder",notifier="slack",result="failed"} 1
+tokenwatch_notifications_total{kind="reminder",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="resolved",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="resolved",notifier="slack",result="sent"} 0
+# HELP tokenwatch_run_last_success_timestamp_seconds When a pass last delivered everything it had to (Unix time). Absent until known.
+# TYPE tokenwatch_run_last_success_timestamp_seconds gauge
+tokenwatch_run_last_success_timestamp_seconds 1.7952516e+09
+`
+	names := []string{"tokenwatch_check_up", "tokenwatch_check_http_status", "tokenwatch_check_failures_in_row",
+		"tokenwatch_partner_token_expires_in_seconds", "tokenwatch_notifications_total", "tokenwatch_run_last_success_timestamp_seconds"}
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	if v := testutil.ToFloat64(m.outcome.WithLabelValues("courier-main", "courier", "invalid")); v != 1 {
+		t.Errorf("outcome invalid = %v", v)
+	}
+	if v := testutil.ToFloat64(m.lastOK.WithLabelValues("courier-main", "courier")); v != float64(t0.Add(-time.Hour).Unix()) {
+		t.Errorf("last ok = %v", v)
+	}
+}
+
+func TestLint(t *testing.T) {
+	for name, m := range map[string]*Metrics{"run": New(testChecks()), "serve": NewServe(testChecks())} {
+		if err := m.Report(context.Background(), testReport()); err != nil {
+			t.Fatal(err)
+		}
+		problems, err := testutil.GatherAndLint(m.Registry)
+		if err != nil || len(problems) > 0 {
+			t.Errorf("%s: lint problems %v %v", name, problems, err)
+		}
+	}
+}
+
+func TestRotatedSecretKeepsOneTokenInfo(t *testing.T) {
+	m := New(testChecks())
+	rep := testReport()
+	rep.Results[0].Fingerprint = "0badc0de"
+	_ = m.Report(context.Background(), rep)
+	if n := testutil.CollectAndCount(m.tokenInfo); n != 2 {
+		t.Errorf("%d token_info series for 2 checks after a rotation", n)
+	}
+}
+
+func TestRemovedCheckLosesItsSeries(t *testing.T) {
+	m := NewServe(testChecks())
+	_ = m.Report(context.Background(), testReport())
+	m.SetChecks(testChecks()[:1])
+	if n := testutil.CollectAndCount(m.up); n != 1 {
+		t.Errorf("%d up series after removing a check, want 1", n)
+	}
+	if n := testutil.CollectAndCount(m.outcome); n != 5 {
+		t.Errorf("%d outcome series for one check, want 5", n)
+	}
+}
+
+// The textfile, /metrics and the Pushgateway carry the same series for the
+// same results; promtool accepts the exposition; a failed run's push keeps
+// the last success the gateway had.
+func TestThreeOutputsCarryTheSameSeries(t *testing.T) {
+	gateway := promtest.StartPushgateway(t)
+	m := New(testChecks())
+	rep := testReport()
+	if err := m.Report(context.Background(), rep); err != nil {
+		t.Fatal(err)
+	}
+	textfile := filepath.Join(t.TempDir(), "tokenwatch.prom")
+	outputs := []job.Output{&Textfile{Path: textfile, Gatherer: m.Registry}, &Pushgateway{URL: gateway, Job: "tokenwatch", Gatherer: m.Registry}}
+	for _, out := range outputs {
+		if err := out.Report(context.Background(), rep); err != nil {
+			t.Fatalf("%s: %v", out.Name(), err)
+		}
+	}
+	fileText, err := os.ReadFile(textfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	promtest.CheckMetrics(t, fileText)
+
+	srv := httptest.NewServer(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	scraped := promtest.Fetch(t, srv.URL)
+	promtest.CheckMetrics(t, scraped)
+	pushed := promtest.Fetch(t, gateway+"/metrics")
+
+	fromFile := promtest.Series(t, fileText, "tokenwatch_")
+	fromScrape := promtest.Series(t, scraped, "tokenwatch_")
+	fromGateway := promtest.Series(t, pushed, "tokenwatch_", "job", "instance")
+	if len(fromFile) < 30 {
+		t.Fatalf("only %d series in the textfile", len(fromFile))
+	}
+	for series, v := range fromFile {
+		if fromScrape[series] != v {
+			t.Errorf("/metrics %s = %v, textfile %v", series, fromScrape[series], v)
+		}
+		if g, ok := fromGateway[series]; !ok || g != v {
+			t.Errorf("pushgateway %s = %v (present %v), textfile %v", series, g, ok, v)
+		}
+	}
+	if len(fromGateway) != len(fromFile) || len(fromScrape) != len(fromFile) {
+		t.Errorf("series: textfile %d, /metrics %d, pushgateway %d", len(fromFile), len(fromScrape), len(fromGateway))
+	}
+
+	// The next run (a new process) cannot take the state: it knows no last
+	// success, pushes without one, and the gateway keeps the one it had.
+	next := New(testChecks())
+	failed := testReport()
+	failed.LastSuccess, failed.Failures = time.Time{}, []string{"state: locked"}
+	_ = next.Report(context.Background(), failed)
+	if err := (&Pushgateway{URL: gateway, Job: "tokenwatch", Gatherer: next.Registry}).Report(context.Background(), failed); err != nil {
+		t.Fatal(err)
+	}
+	after := promtest.Series(t, promtest.Fetch(t, gateway+"/metrics"), "tokenwatch_run_last_success", "job", "instance")
+	if after["tokenwatch_run_last_success_timestamp_seconds{}"] != float64(t0.Unix()) {
+		t.Errorf("a failed run's push changed the last success: %v", after)
+	}
+}
+
+func TestPushgatewayDownFailsQuickly(t *testing.T) {
+	m := New(testChecks())
+	p := &Pushgateway{URL: "http://" + closedAddr(t), Job: "tokenwatch", Gatherer: m.Registry}
+	if err := p.Report(context.Background(), testReport()); err == nil {
+		t.Fatal("push to a closed port succeeded")
+	}
+}
+
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
