@@ -18,6 +18,7 @@ check: deps fmt vet test
 deps:
 	@scripts/install-deps.sh
 	$(GO) mod download
+	cd deploy && $(GO) mod download
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -25,9 +26,12 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
+## test: the product's tests (race detector on), then the deployment files'
 test:
 	$(GO) test -race -count=1 ./...
+	cd deploy && $(GO) test -count=1 ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...

@@ -48,6 +48,11 @@ checks:
     host: %s
     client_id: %s
     client_secret: %s
+  - name: partner-initech
+    type: partner_oauth
+    host: %s
+    client_id: %s
+    client_secret: %s
   - name: partner-globex
     type: partner_oauth
     host: %s
@@ -79,7 +84,7 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 
 	src := fmt.Sprintf(demoConfig, fake.WebhookURL(), filepath.Join(dir, "state.json"),
 		eps.Courier.URL, GoodToken, eps.Courier.URL, RevokedToken,
-		eps.PartnerReject.URL, PartnerID, RejectedSecret, eps.PartnerDownURL)
+		eps.PartnerReject.URL, PartnerID, RejectedSecret, eps.PartnerReject.URL, PartnerID, PartnerSecret, eps.PartnerDownURL)
 	cfg, problems := config.Parse(filepath.Join(dir, "config.yaml"), []byte(src), config.OSEnv)
 	if err := problems.Err(); err != nil {
 		return err
@@ -96,7 +101,8 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 		Notifier: notify.NewSlack(notify.SlackOptions{WebhookURL: cfg.Slack.WebhookURL, Logger: logger, Now: func() time.Time { return clock }}),
 	}
 
-	fmt.Fprintf(w, "tokenwatch demo: four checks against fake endpoints on 127.0.0.1, alerts into a fake Slack.\n")
+	fmt.Fprintf(w, "tokenwatch demo: five checks against fake endpoints on 127.0.0.1, alerts into a fake Slack:\n")
+	fmt.Fprintf(w, "a healthy courier token, a revoked one, a partner that rejects our credentials, a healthy partner, a partner that is down.\n")
 	fmt.Fprintf(w, "Nothing leaves this machine. Simulating %d scheduled runs, %s apart.\n", o.Passes, o.Interval)
 	for pass := 1; pass <= o.Passes; pass++ {
 		fmt.Fprintf(w, "\n══ run %d of %d (%s) %s\n\n", pass, o.Passes, clock.Format("15:04 UTC"), strings.Repeat("═", 40))

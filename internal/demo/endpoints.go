@@ -23,7 +23,7 @@ const (
 // Endpoints are the fake APIs the demo's checks talk to.
 type Endpoints struct {
 	Courier        *httptest.Server // Yandex Courier: knows GoodToken, rejects everything else
-	PartnerReject  *httptest.Server // a partner that rejects the credentials it is sent
+	PartnerReject  *httptest.Server // a partner that issues tokens for PartnerSecret and rejects any other
 	PartnerDownURL string           // a partner whose server is down: nothing listens there
 }
 

@@ -75,6 +75,9 @@ type Report struct {
 	// LastSuccess is when a pass last delivered everything and saved the
 	// state: this one, or an earlier one; zero when unknown.
 	LastSuccess time.Time
+	// Pending is how many messages wait for the next run; -1 when unknown
+	// (the state could not be read).
+	Pending int
 }
 
 // Notification is one message the pass sent or meant to send.
@@ -100,7 +103,7 @@ func (j *Job) now() time.Time {
 
 // Run performs one pass: check, move the alert state, notify, save, report.
 func (j *Job) Run(ctx context.Context, opts Options) *Report {
-	rep := &Report{Started: j.now(), DryRun: opts.DryRun, Tracks: map[string]alert.Track{}}
+	rep := &Report{Started: j.now(), DryRun: opts.DryRun, Tracks: map[string]alert.Track{}, Pending: -1}
 	wall := time.Now() // the duration is real time, whatever clock the job is given
 	var starting sync.WaitGroup
 	if !opts.DryRun {
@@ -210,6 +213,7 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 		}
 	}
 	st.Outbox = j.deliver(ctx, rep, st, queue, dryRun)
+	rep.Pending = len(st.Outbox)
 	rep.LastSuccess = st.LastSuccess // until this pass proves itself
 	if dryRun {
 		return

@@ -25,7 +25,7 @@ type Metrics struct {
 	outcome, tokenInfo, expiresIn                            *prometheus.GaugeVec
 	notifications                                            *prometheus.CounterVec
 	runLast, runDuration                                     prometheus.Gauge
-	runLastSuccess                                           *optionalGauge
+	runLastSuccess, pending                                  *optionalGauge
 	skipped                                                  *prometheus.CounterVec // serve only
 	reloadOK, reloadLast                                     prometheus.Gauge       // serve only
 
@@ -67,7 +67,9 @@ func New(list []config.Check) *Metrics {
 	m.runDuration = single("tokenwatch_run_duration_seconds", "Duration of the last pass.")
 	m.runLastSuccess = &optionalGauge{desc: prometheus.NewDesc("tokenwatch_run_last_success_timestamp_seconds",
 		"When a pass last delivered everything it had to (Unix time). Absent until known.", nil, nil)}
-	m.Registry.MustRegister(m.runLastSuccess)
+	m.pending = &optionalGauge{desc: prometheus.NewDesc("tokenwatch_notifications_pending",
+		"Messages not delivered yet, kept for the next run. Absent until known.", nil, nil)}
+	m.Registry.MustRegister(m.runLastSuccess, m.pending)
 	build := gauge("tokenwatch_build_info", "1, labelled with the build's version and Go version.", "version", "goversion")
 	build.WithLabelValues(version.Version, version.GoVersion()).Set(1)
 	for _, kind := range []string{"alert", "reminder", "resolved"} {
@@ -201,6 +203,9 @@ func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
 	if !rep.LastSuccess.IsZero() {
 		m.runLastSuccess.set(unix(rep.LastSuccess))
 	}
+	if rep.Pending >= 0 {
+		m.pending.set(float64(rep.Pending))
+	}
 	return nil
 }
 
@@ -208,12 +213,13 @@ func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
 // cannot know the last success must push nothing rather than 0: with the
 // Pushgateway's POST, an absent series keeps the value pushed before.
 type optionalGauge struct {
-	desc *prometheus.Desc
-	mu   sync.Mutex
-	v    float64
+	desc  *prometheus.Desc
+	mu    sync.Mutex
+	v     float64
+	known bool
 }
 
-func (g *optionalGauge) set(v float64) { g.mu.Lock(); g.v = v; g.mu.Unlock() }
+func (g *optionalGauge) set(v float64) { g.mu.Lock(); g.v, g.known = v, true; g.mu.Unlock() }
 
 // Describe implements prometheus.Collector.
 func (g *optionalGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
@@ -222,7 +228,7 @@ func (g *optionalGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
 func (g *optionalGauge) Collect(ch chan<- prometheus.Metric) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.v != 0 {
+	if g.known {
 		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.v)
 	}
 }

@@ -49,6 +49,7 @@ func testReport() *job.Report {
 			{Message: notify.Message{Decision: alert.Decision{Kind: alert.KindReminder}}, Notifier: "slack", Error: "down"},
 		},
 		LastSuccess: t0,
+		Pending:     1,
 	}
 }
 
@@ -110,12 +111,16 @@ tokenwatch_notifications_total{kind="reminder",notifier="slack",result="failed"}
 tokenwatch_notifications_total{kind="reminder",notifier="slack",result="sent"} 0
 tokenwatch_notifications_total{kind="resolved",notifier="slack",result="failed"} 0
 tokenwatch_notifications_total{kind="resolved",notifier="slack",result="sent"} 0
+# HELP tokenwatch_notifications_pending Messages not delivered yet, kept for the next run. Absent until known.
+# TYPE tokenwatch_notifications_pending gauge
+tokenwatch_notifications_pending 1
 # HELP tokenwatch_run_last_success_timestamp_seconds When a pass last delivered everything it had to (Unix time). Absent until known.
 # TYPE tokenwatch_run_last_success_timestamp_seconds gauge
 tokenwatch_run_last_success_timestamp_seconds 1.7952516e+09
 `
 	names := []string{"tokenwatch_check_up", "tokenwatch_check_http_status", "tokenwatch_check_failures_in_row",
-		"tokenwatch_partner_token_expires_in_seconds", "tokenwatch_notifications_total", "tokenwatch_run_last_success_timestamp_seconds"}
+		"tokenwatch_partner_token_expires_in_seconds", "tokenwatch_notifications_total", "tokenwatch_notifications_pending",
+		"tokenwatch_run_last_success_timestamp_seconds"}
 	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
@@ -212,7 +217,7 @@ func TestThreeOutputsCarryTheSameSeries(t *testing.T) {
 	// success, pushes without one, and the gateway keeps the one it had.
 	next := New(testChecks())
 	failed := testReport()
-	failed.LastSuccess, failed.Failures = time.Time{}, []string{"state: locked"}
+	failed.LastSuccess, failed.Failures, failed.Pending = time.Time{}, []string{"state: locked"}, -1
 	_ = next.Report(context.Background(), failed)
 	if err := (&Pushgateway{URL: gateway, Job: "tokenwatch", Gatherer: next.Registry}).Report(context.Background(), failed); err != nil {
 		t.Fatal(err)
