@@ -268,3 +268,29 @@ func TestRunOutputJSONAndOnly(t *testing.T) {
 		t.Errorf("JSON report %+v", out)
 	}
 }
+
+func TestDemoShowsVerdictsMessagesAndMetrics(t *testing.T) {
+	code, stdout, stderr := run("demo")
+	if code != exitOK {
+		t.Fatalf("demo exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		"courier-main courier ok 200",
+		"courier-backup courier invalid 401",
+		"partner-acme partner_oauth invalid 400",
+		"partner-initech partner_oauth ok 200",
+		`partner says "client_secret is not valid for client_id demo-shop`,
+		"partner-globex partner_oauth unavailable -",
+		"courier-backup: credential INVALID",
+		"https://oauth.yandex.com/authorize?response_type=token&client_id=0123456789abcdef0123456789abcdef",
+		"partner-globex: endpoint UNAVAILABLE",
+		`tokenwatch_check_outcome{check="courier-backup",outcome="invalid",type="courier"} 1`,
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(stdout), " "), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if strings.Count(stdout, "Slack received") != 2 {
+		t.Errorf("want Slack messages in runs 1 and 3 only")
+	}
+}
