@@ -11,7 +11,15 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   echo "installing Debian packages: ${need[*]}"
+  # Installing prometheus must not start its daemons: this is a build
+  # machine. policy-rc.d exit 101 forbids service starts during the install.
+  cleanup=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    cleanup=yes
+  fi
   $SUDO apt-get update -qq
-  # Installing prometheus must not start it: this is a build machine.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ -n "$cleanup" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
 fi

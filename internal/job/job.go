@@ -255,7 +255,11 @@ func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []
 		left = append(left, state.Pending{Decision: m.Decision, Attempts: attempts + 1, LastError: reason})
 	}
 
-	if limit := j.Config.Slack.MaxMessagesPerRun; len(queue) > limit {
+	limit := config.DefaultMaxMessagesPerRun
+	if j.Config.Slack != nil {
+		limit = j.Config.Slack.MaxMessagesPerRun
+	}
+	if len(queue) > limit {
 		err := j.Notifier.SendSummary(ctx, queue)
 		for _, m := range queue {
 			n := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}

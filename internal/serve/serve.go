@@ -42,9 +42,10 @@ type Server struct {
 	// Reload receives a value for every SIGHUP.
 	Reload <-chan os.Signal
 
-	ready   atomic.Bool
-	running sync.Map // check name -> *atomic.Bool: the check's run is in flight
-	runCtx  context.Context
+	configListen string // metrics.listen of the configuration loaded last
+	ready        atomic.Bool
+	running      sync.Map // check name -> *atomic.Bool: the check's run is in flight
+	runCtx       context.Context
 }
 
 // Run serves until ctx is cancelled (SIGTERM, SIGINT), then stops gracefully.
@@ -55,6 +56,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.Metrics.SetChecks(cfg.Checks)
 	s.Metrics.Reloaded(true, time.Now())
+	s.configListen = cfg.Metrics.Listen
 	j, err := s.Build(cfg, s.Metrics)
 	if err != nil {
 		return err
@@ -223,8 +225,9 @@ func (s *Server) reload(old *cron.Cron) (*cron.Cron, *job.Job) {
 	s.Metrics.SetChecks(cfg.Checks)
 	s.Metrics.Reloaded(true, time.Now())
 	s.Logger.Info("configuration reloaded", "checks", len(cfg.Checks))
-	if cfg.Metrics.Listen != s.Listen {
-		s.Logger.Warn("metrics.listen changed: restart tokenwatch to move the listener", "listen", s.Listen)
+	if cfg.Metrics.Listen != s.configListen {
+		s.Logger.Warn("metrics.listen changed: restart tokenwatch to move the listener", "listening_on", s.Listen, "configured", cfg.Metrics.Listen)
+		s.configListen = cfg.Metrics.Listen
 	}
 	return s.schedule(j), j
 }
