@@ -19,6 +19,9 @@ const (
 	exitNotOK       = 1 // --strict: some check is not ok
 	exitUsage       = 2 // configuration or usage error: nothing was checked
 	exitUndelivered = 3 // something could not be delivered or saved
+
+	// exitServeFailed: serve could not start (the listen address is taken).
+	exitServeFailed = 1
 )
 
 const usage = `tokenwatch: health checks and alerts for courier API tokens and partner OAuth endpoints.

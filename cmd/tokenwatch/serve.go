@@ -77,7 +77,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		if errors.As(err, &cfgErr) {
 			return exitUsage
 		}
-		return exitUndelivered
+		return exitServeFailed
 	}
 	return exitOK
 }

@@ -118,6 +118,8 @@ func TestProblemsArePositioned(t *testing.T) {
 			[]string{`c.yaml:3:11: check c: unknown type "carrier": courier or partner_oauth`}},
 		{"no checks", "concurrency: 2\n", nil, []string{`c.yaml:1:1: no checks`}},
 		{"YAML syntax", "concurrency: 2\n state: x\n" + courierCheck, nil, []string{`c.yaml:2:2: YAML syntax: mapping values are not allowed in this context`}},
+		{"unreadable ca_file", courierCheck + "    ca_file: /nonexistent/ca.pem\n", nil,
+			[]string{`c.yaml:6:14: ca_file: open /nonexistent/ca.pem: no such file or directory`}},
 		{"textfile without .prom", "metrics:\n  textfile: /tmp/tw.txt\n" + courierCheck, nil,
 			[]string{`c.yaml:2:13: metrics.textfile: node_exporter reads only files ending in .prom`}},
 		{"slack with both modes", "slack:\n  webhook_url: https://hooks.slack.com/x\n  bot_token: xoxb-1\n  channel: c\n" + courierCheck, nil,

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"crypto/x509"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -328,6 +330,7 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 		if c.CAFile != "" && !filepath.IsAbs(c.CAFile) {
 			c.CAFile = filepath.Join(p.dir, c.CAFile)
 		}
+		p.caFile(v, c.CAFile)
 	}
 	if v := nodes["insecure_skip_verify"]; v != nil {
 		p.boolean(v, "insecure_skip_verify", &c.InsecureSkipVerify)
@@ -381,4 +384,20 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 		}
 	}
 	return c, nameNode
+}
+
+// caFile checks that a CA bundle can be read and holds a certificate, so
+// that validate reports it rather than the first run.
+func (p *parser) caFile(n *yaml.Node, path string) {
+	if path == "" {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		p.errorf(n, "ca_file: %v", err)
+		return
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		p.errorf(n, "ca_file: %s holds no PEM certificate", path)
+	}
 }
