@@ -107,18 +107,18 @@ func Text(c Card) string {
 	rule := strings.Repeat("─", 72)
 	fmt.Fprintf(&b, "%s\n%s\n", rule, strings.TrimSpace(textEmoji(c.Emoji)+" "+c.Headline))
 	for _, f := range c.Fields {
-		fmt.Fprintf(&b, "  %-18s %s\n", f.Label+":", plain(f.Value))
+		fmt.Fprintf(&b, "  %-18s %s\n", f.Label+":", Plain(f.Value))
 	}
 	for i, s := range c.Sections {
 		if i == 0 || !strings.HasPrefix(s, "• ") || !strings.HasPrefix(c.Sections[i-1], "• ") {
 			b.WriteString("\n") // list lines of a summary stay together
 		}
-		for _, line := range strings.Split(plain(s), "\n") {
+		for _, line := range strings.Split(Plain(s), "\n") {
 			fmt.Fprintf(&b, "  %s\n", line)
 		}
 	}
 	for _, t := range c.Context {
-		fmt.Fprintf(&b, "  · %s\n", plain(t))
+		fmt.Fprintf(&b, "  · %s\n", Plain(t))
 	}
 	return b.String()
 }
@@ -133,7 +133,9 @@ func textEmoji(e string) string {
 	return "" // reminders and resolutions say so in their headline
 }
 
-func plain(s string) string {
+// Plain turns Slack mrkdwn into plain text for a terminal: no *bold*,
+// `code` or emoji codes, links shown by their label, entities unescaped.
+func Plain(s string) string {
 	s = mrkdwnLink.ReplaceAllString(s, "$2")
 	s = emoji.ReplaceAllString(s, "")
 	s = strings.NewReplacer("*", "", "`", "", "_(late)_", "(late)", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+
+	"github.com/tokenwatch/tokenwatch/notify"
 )
 
 // FakeSlack is an incoming-webhook endpoint that keeps what it receives.
@@ -46,7 +48,8 @@ func (f *FakeSlack) Take() []json.RawMessage {
 	return out
 }
 
-// RenderPayload shows a Block Kit payload as Slack would lay it out, in text.
+// RenderPayload shows a Block Kit payload as Slack would lay it out, as
+// plain text for a terminal.
 func RenderPayload(raw json.RawMessage) string {
 	var msg struct {
 		Text   string `json:"text"`
@@ -69,24 +72,25 @@ func RenderPayload(raw json.RawMessage) string {
 	var b strings.Builder
 	b.WriteString("┌" + strings.Repeat("─", 78) + "\n")
 	line := func(s string) {
-		for _, l := range strings.Split(s, "\n") {
+		for _, l := range strings.Split(notify.Plain(s), "\n") {
 			fmt.Fprintf(&b, "│ %s\n", l)
 		}
 	}
 	for _, blk := range msg.Blocks {
 		switch blk.Type {
 		case "header":
-			line(blk.Text.Text)
-			line(strings.Repeat("▔", min(len(blk.Text.Text), 76)))
+			title := notify.Plain(blk.Text.Text)
+			line(title)
+			line(strings.Repeat("▔", min(len([]rune(title)), 76)))
 		case "section":
 			if blk.Text != nil {
 				line(blk.Text.Text)
 			}
 			for i := 0; i < len(blk.Fields); i += 2 {
-				left := strings.ReplaceAll(blk.Fields[i].Text, "\n", " ")
+				left := field(blk.Fields[i].Text)
 				right := ""
 				if i+1 < len(blk.Fields) {
-					right = strings.ReplaceAll(blk.Fields[i+1].Text, "\n", " ")
+					right = field(blk.Fields[i+1].Text)
 				}
 				line(fmt.Sprintf("%-38s %s", left, right))
 			}
@@ -99,4 +103,10 @@ func RenderPayload(raw json.RawMessage) string {
 	}
 	b.WriteString("└" + strings.Repeat("─", 78) + "\n")
 	return b.String()
+}
+
+// field shows a "*Label*\nvalue" field on one line: "Label: value".
+func field(mrkdwn string) string {
+	label, value, _ := strings.Cut(notify.Plain(mrkdwn), "\n")
+	return label + ": " + value
 }
