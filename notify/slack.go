@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/version"
 )
 
 // Slack delivers messages to Slack through an incoming webhook, or through
@@ -59,7 +60,7 @@ type Retry struct {
 // NewSlack returns a Slack notifier.
 func NewSlack(o SlackOptions) *Slack {
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second}
+		o.Client = version.Client(10 * time.Second)
 	}
 	if o.Retry.Attempts == 0 {
 		o.Retry.Attempts = 4

@@ -205,3 +205,15 @@ func TestBotThreadsAndMarksResolved(t *testing.T) {
 		t.Errorf("the alert lacks its fallback text or blocks")
 	}
 }
+
+func TestSlackRequestsIdentifyTokenwatch(t *testing.T) {
+	var ua string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ua = r.Header.Get("User-Agent") }))
+	defer srv.Close()
+	if _, err := NewSlack(SlackOptions{WebhookURL: secret.New(srv.URL)}).Send(context.Background(), alertMessage()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ua, "tokenwatch/") {
+		t.Errorf("User-Agent %q", ua)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/version"
 )
 
 // Timeout bounds each ping: a slow heartbeat service must not hold up a run.
@@ -66,7 +67,7 @@ func (p *Pinger) Report(ctx context.Context, rep *job.Report) error {
 func (p *Pinger) ping(ctx context.Context, suffix, body string) error {
 	client := p.Client
 	if client == nil {
-		client = &http.Client{Timeout: Timeout}
+		client = version.Client(Timeout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()

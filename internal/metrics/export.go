@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/push"
 
 	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/version"
 )
 
 // Textfile writes the registry for node_exporter's textfile collector,
@@ -54,7 +55,7 @@ func (p *Pushgateway) Name() string { return "pushgateway" }
 func (p *Pushgateway) Report(ctx context.Context, _ *job.Report) error {
 	client := p.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = version.Client(10 * time.Second)
 	}
 	if err := push.New(p.URL, p.Job).Gatherer(p.Gatherer).Client(client).AddContext(ctx); err != nil {
 		return fmt.Errorf("push to %s: %w", p.URL, err)

@@ -2,8 +2,10 @@
 package version
 
 import (
+	"net/http"
 	"runtime"
 	"runtime/debug"
+	"time"
 )
 
 // Version is set at build time with -ldflags "-X github.com/tokenwatch/tokenwatch/internal/version.Version=v1.2.3".
@@ -35,3 +37,26 @@ func GoVersion() string { return runtime.Version() }
 
 // UserAgent is sent with every request tokenwatch makes.
 func UserAgent() string { return "tokenwatch/" + Version }
+
+// Transport sets User-Agent: tokenwatch/<version> on every request it
+// carries (Slack, the Pushgateway, the heartbeat), as the checks do.
+type Transport struct {
+	// Base carries the request; nil means http.DefaultTransport.
+	Base http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", UserAgent())
+	return base.RoundTrip(r)
+}
+
+// Client is an HTTP client with a timeout that identifies tokenwatch.
+func Client(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: Transport{}}
+}
