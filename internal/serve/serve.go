@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,7 +43,6 @@ type Server struct {
 
 	configListen string // metrics.listen of the configuration loaded last
 	ready        atomic.Bool
-	running      sync.Map // check name -> *atomic.Bool: the check's run is in flight
 	runCtx       context.Context
 }
 
@@ -81,6 +79,11 @@ func (s *Server) Run(ctx context.Context) error {
 	first := make(chan struct{})
 	go func() {
 		defer close(first)
+		defer func() {
+			if r := recover(); r != nil {
+				s.Logger.Error("first pass panicked; the schedules start anyway", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			}
+		}()
 		s.pass(j, nil)
 	}()
 	var sched *cron.Cron
@@ -147,12 +150,20 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// schedule starts a cron with one entry per check, in UTC.
+// schedule starts a cron with one entry per check, in UTC. Each entry's
+// chain is the order FINDINGS calls for: SkipIfStillRunning first, so a turn
+// that comes while the check still runs is skipped (and counted), then
+// Recover, so a panic is logged and releases the skip guard. In the other
+// order a panicking check would run once and be skipped forever.
 func (s *Server) schedule(j *job.Job) *cron.Cron {
-	c := cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.Recover(cronLogger{s.Logger})))
+	c := cron.New(cron.WithLocation(time.UTC))
 	for _, check := range j.Config.Checks {
 		name := check.Name
-		if _, err := addFunc(c, check.Schedule, func() { s.pass(j, []string{name}) }); err != nil {
+		entry := cron.NewChain(
+			cron.SkipIfStillRunning(skipCounter{s: s, check: name}),
+			cron.Recover(cronLogger{s.Logger}),
+		).Then(cron.FuncJob(func() { s.pass(j, []string{name}) }))
+		if _, err := addJob(c, check.Schedule, entry); err != nil {
 			// validate rejects bad specs; this is a last line of defence.
 			s.Logger.Error("check not scheduled", "check", name, "schedule", check.Schedule, "error", err.Error())
 		}
@@ -161,44 +172,18 @@ func (s *Server) schedule(j *job.Job) *cron.Cron {
 	return c
 }
 
-// addFunc adds a job, turning robfig/cron's panics on odd specs into errors.
-func addFunc(c *cron.Cron, spec string, f func()) (id cron.EntryID, err error) {
+// addJob adds a job, turning robfig/cron's panics on odd specs into errors.
+func addJob(c *cron.Cron, spec string, job cron.Job) (id cron.EntryID, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("invalid schedule: %v", r)
 		}
 	}()
-	return c.AddFunc(spec, f)
+	return c.AddJob(spec, job)
 }
 
-// pass runs one pass of the given checks (nil: all). A check whose previous
-// run is still going is skipped, and the skip counted. A panic is logged
-// and the check keeps its schedule.
+// pass runs one pass of the given checks (nil: all).
 func (s *Server) pass(j *job.Job, only []string) {
-	var flags []*atomic.Bool
-	for _, name := range only {
-		v, _ := s.running.LoadOrStore(name, new(atomic.Bool))
-		flag := v.(*atomic.Bool)
-		if !flag.CompareAndSwap(false, true) {
-			s.Metrics.Skipped(name)
-			s.Logger.Warn("check skipped: its previous run is still going", "check", name)
-			for _, f := range flags {
-				f.Store(false)
-			}
-			return
-		}
-		flags = append(flags, flag)
-	}
-	defer func() {
-		for _, f := range flags {
-			f.Store(false)
-		}
-	}()
-	defer func() {
-		if r := recover(); r != nil {
-			s.Logger.Error("check panicked; it keeps its schedule", "checks", only, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-		}
-	}()
 	rep := j.Run(s.runCtx, job.Options{Only: only})
 	if !rep.Delivered() {
 		s.Logger.Error("pass could not deliver everything; the next pass retries", "failures", rep.Failures)
@@ -230,6 +215,22 @@ func (s *Server) reload(old *cron.Cron) (*cron.Cron, *job.Job) {
 		s.configListen = cfg.Metrics.Listen
 	}
 	return s.schedule(j), j
+}
+
+// skipCounter is the logger of one check's SkipIfStillRunning: the only
+// thing it logs is a skip, which it counts.
+type skipCounter struct {
+	s     *Server
+	check string
+}
+
+func (k skipCounter) Info(msg string, kv ...any) {
+	k.s.Metrics.Skipped(k.check)
+	k.s.Logger.Warn("check skipped: its previous run is still going", "check", k.check)
+}
+
+func (k skipCounter) Error(err error, msg string, kv ...any) {
+	k.s.Logger.Error("cron: "+msg, append(kv, "check", k.check, "error", err.Error())...)
 }
 
 // cronLogger sends robfig/cron's logs to slog.

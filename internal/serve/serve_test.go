@@ -20,7 +20,6 @@ import (
 type fakeCheck struct {
 	name  string
 	runs  atomic.Int64
-	panic bool          // panic on every run after the first pass
 	block time.Duration // take this long
 }
 
@@ -29,10 +28,7 @@ func (f *fakeCheck) Type() string        { return "courier" }
 func (f *fakeCheck) Endpoint() string    { return "https://fake.example" }
 func (f *fakeCheck) Fingerprint() string { return "00000000" }
 func (f *fakeCheck) Run(ctx context.Context) checks.Result {
-	n := f.runs.Add(1)
-	if f.panic && n > 1 {
-		panic("check exploded")
-	}
+	f.runs.Add(1)
 	select {
 	case <-time.After(f.block):
 	case <-ctx.Done():
@@ -40,7 +36,23 @@ func (f *fakeCheck) Run(ctx context.Context) checks.Result {
 	return checks.Result{Check: f.name, Type: "courier", Outcome: checks.OK, Started: time.Now()}
 }
 
+// panickingOutput panics on every pass after the first: a bug in tokenwatch's
+// own code, after the checks, which only the cron chain's Recover catches.
+type panickingOutput struct{ passes atomic.Int64 }
+
+func (p *panickingOutput) Name() string { return "panicking" }
+func (p *panickingOutput) Report(context.Context, *job.Report) error {
+	if p.passes.Add(1) > 1 {
+		panic("output exploded")
+	}
+	return nil
+}
+
 func testServer(t *testing.T, fakes ...*fakeCheck) (*Server, context.CancelFunc, chan error) {
+	return testServerWith(t, nil, fakes...)
+}
+
+func testServerWith(t *testing.T, extra job.Output, fakes ...*fakeCheck) (*Server, context.CancelFunc, chan error) {
 	t.Helper()
 	cfg := &config.Config{Concurrency: 4, State: config.State{Path: filepath.Join(t.TempDir(), "state.json")}}
 	var list []checks.Check
@@ -55,7 +67,11 @@ func testServer(t *testing.T, fakes ...*fakeCheck) (*Server, context.CancelFunc,
 		Grace:   2 * time.Second,
 		Load:    func() (*config.Config, error) { return cfg, nil },
 		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
-			return &job.Job{Config: cfg, Checks: list, Logger: slog.New(slog.DiscardHandler), Outputs: []job.Output{m}}, nil
+			outputs := []job.Output{m}
+			if extra != nil {
+				outputs = append(outputs, extra)
+			}
+			return &job.Job{Config: cfg, Checks: list, Logger: slog.New(slog.DiscardHandler), Outputs: outputs}, nil
 		},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -76,15 +92,15 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestPanickingCheckKeepsItsSchedule(t *testing.T) {
-	bomb := &fakeCheck{name: "bomb", panic: true}
-	steady := &fakeCheck{name: "steady"}
-	testServer(t, bomb, steady)
-	// The first pass, then at least three scheduled runs that each panic:
+func TestPanickingPassKeepsItsSchedule(t *testing.T) {
+	bomb := &fakeCheck{name: "bomb"}
+	out := &panickingOutput{}
+	s, _, _ := testServerWith(t, out, bomb)
+	// The first pass, then at least three scheduled passes that each panic:
 	// the check is neither unscheduled nor skipped forever.
-	waitUntil(t, "the panicking check to run again and again", func() bool { return bomb.runs.Load() >= 4 })
-	if steady.runs.Load() < 2 {
-		t.Errorf("the other check stopped running")
+	waitUntil(t, "the panicking pass to run again and again", func() bool { return out.passes.Load() >= 4 })
+	if n := testutil.ToFloat64(s.Metrics.SkippedCounter().WithLabelValues("bomb")); n != 0 {
+		t.Errorf("%v runs skipped: a panic must release the skip guard", n)
 	}
 }
 
