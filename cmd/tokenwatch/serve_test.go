@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -167,5 +168,60 @@ func TestServeScrapeReloadAndStop(t *testing.T) {
 	}
 	if !strings.Contains(d.stderr.String(), "stopped") {
 		t.Errorf("no clean stop in the log:\n%s", d.stderr.String())
+	}
+}
+
+// SIGINT cancels the checks in flight; the run still prints what it has.
+func TestRunInterruptedPrintsWhatItHas(t *testing.T) {
+	arrived := make(chan struct{}, 4)
+	hang := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})
+	okAPI := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"message":"OK"}`) })
+	dir := t.TempDir()
+	path := writeConfig(t, fmt.Sprintf("state: {path: %s/s.json}\ndefaults: {timeout: 1m}\nchecks:\n  - {name: fine, type: courier, base_url: %s, token: tokenaaaa}\n  - {name: hangs, type: courier, base_url: %s, token: tokenbbbb}\n",
+		dir, okAPI.URL, hang.URL))
+	cmd := exec.Command(os.Args[0], "run", "--config", path, "--output", "json")
+	cmd.Env = append(os.Environ(), "TOKENWATCH_TEST_AS_MAIN=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the hanging endpoint was never asked")
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("run did not stop on SIGINT")
+	}
+	var out jsonReport
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("no report after SIGINT: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	if len(out.Checks) != 2 || out.Checks[0].Outcome != "ok" || !out.Checks[1].Interrupted {
+		t.Errorf("report after SIGINT: %+v", out.Checks)
+	}
+	data, err := os.ReadFile(dir + "/s.json")
+	if err != nil {
+		t.Fatalf("state not saved after SIGINT: %v", err)
+	}
+	var st struct {
+		Checks map[string]struct {
+			FailuresInRow int `json:"failures_in_row"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil || st.Checks["hangs"].FailuresInRow != 0 {
+		t.Errorf("the interrupted check moved the alert state: %s", data)
 	}
 }
