@@ -205,6 +205,7 @@ type DeliveryError struct {
 	Reason   string
 }
 
+// Error says why, without the webhook URL or the token.
 func (e *DeliveryError) Error() string {
 	return fmt.Sprintf("slack: %s (after %d attempts)", e.Reason, e.Attempts)
 }

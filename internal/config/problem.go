@@ -61,4 +61,5 @@ type Error struct {
 	text     string
 }
 
+// Error lists every error, one per line.
 func (e *Error) Error() string { return "invalid configuration:\n" + e.text }

@@ -224,11 +224,13 @@ type skipCounter struct {
 	check string
 }
 
+// Info implements cron.Logger: SkipIfStillRunning logs only "skip".
 func (k skipCounter) Info(msg string, kv ...any) {
 	k.s.Metrics.Skipped(k.check)
 	k.s.Logger.Warn("check skipped: its previous run is still going", "check", k.check)
 }
 
+// Error implements cron.Logger.
 func (k skipCounter) Error(err error, msg string, kv ...any) {
 	k.s.Logger.Error("cron: "+msg, append(kv, "check", k.check, "error", err.Error())...)
 }
@@ -236,7 +238,10 @@ func (k skipCounter) Error(err error, msg string, kv ...any) {
 // cronLogger sends robfig/cron's logs to slog.
 type cronLogger struct{ l *slog.Logger }
 
+// Info implements cron.Logger.
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+
+// Error implements cron.Logger.
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "error", err.Error())...)
 }
