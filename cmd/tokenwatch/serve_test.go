@@ -180,7 +180,7 @@ func TestRunInterruptedPrintsWhatItHas(t *testing.T) {
 	})
 	okAPI := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"message":"OK"}`) })
 	dir := t.TempDir()
-	path := writeConfig(t, fmt.Sprintf("state: {path: %s/s.json}\ndefaults: {timeout: 1m}\nchecks:\n  - {name: fine, type: courier, base_url: %s, token: tokenaaaa}\n  - {name: hangs, type: courier, base_url: %s, token: tokenbbbb}\n",
+	path := writeConfig(t, fmt.Sprintf("concurrency: 1\nstate: {path: %s/s.json}\ndefaults: {timeout: 1m}\nchecks:\n  - {name: fine, type: courier, base_url: %s, token: tokenaaaa}\n  - {name: hangs, type: courier, base_url: %s, token: tokenbbbb}\n",
 		dir, okAPI.URL, hang.URL))
 	cmd := exec.Command(os.Args[0], "run", "--config", path, "--output", "json")
 	cmd.Env = append(os.Environ(), "TOKENWATCH_TEST_AS_MAIN=1")

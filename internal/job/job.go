@@ -270,7 +270,7 @@ func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []
 			rep.Notifications = append(rep.Notifications, n)
 		}
 		if err != nil {
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: summary of %d messages not delivered: %v", name, len(queue), err))
+			rep.Failures = append(rep.Failures, fmt.Sprintf("summary of %d messages not delivered: %v", len(queue), err))
 		} else {
 			j.Logger.Warn("too many messages for one run: sent one summary", "messages", len(queue), "max_messages_per_run", limit)
 		}
@@ -293,7 +293,7 @@ func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []
 			failed = err
 			n.Error = err.Error()
 			keep(m, n.Error)
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %s for %s not delivered: %v", name, m.Kind, m.Check, err))
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s for %s not delivered: %v", m.Kind, m.Check, err))
 			j.Logger.Error("notification not delivered; the next run retries it", "check", m.Check, "kind", string(m.Kind), "error", err.Error())
 		} else {
 			n.Delivered = true
@@ -331,7 +331,7 @@ func (j *Job) stateReset(ctx context.Context, rep *Report, c *state.Corruption, 
 		j.Config.State.Path, c.Reason, where)
 	notice := notify.Message{Decision: alert.Decision{Kind: alert.KindNotice, Check: "tokenwatch", Detail: text, At: j.now()}}
 	if _, err := j.Notifier.Send(ctx, notice); err != nil {
-		rep.Failures = append(rep.Failures, "slack: state reset notice not delivered: "+err.Error())
+		rep.Failures = append(rep.Failures, "state reset notice not delivered: "+err.Error())
 	}
 }
 
