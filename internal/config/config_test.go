@@ -120,6 +120,8 @@ func TestProblemsArePositioned(t *testing.T) {
 		{"YAML syntax", "concurrency: 2\n state: x\n" + courierCheck, nil, []string{`c.yaml:2:2: YAML syntax: mapping values are not allowed in this context`}},
 		{"unreadable ca_file", courierCheck + "    ca_file: /nonexistent/ca.pem\n", nil,
 			[]string{`c.yaml:6:14: ca_file: open /nonexistent/ca.pem: no such file or directory`}},
+		{"token with white space inside", "checks:\n  - name: c\n    type: courier\n    token: \"y0_abc def\"\n", nil,
+			[]string{`c.yaml:4:12: check c: the token contains white space or control characters`}},
 		{"textfile without .prom", "metrics:\n  textfile: /tmp/tw.txt\n" + courierCheck, nil,
 			[]string{`c.yaml:2:13: metrics.textfile: node_exporter reads only files ending in .prom`}},
 		{"slack with both modes", "slack:\n  webhook_url: https://hooks.slack.com/x\n  bot_token: xoxb-1\n  channel: c\n" + courierCheck, nil,
@@ -216,13 +218,15 @@ func TestExpand(t *testing.T) {
 
 // A secret that contains YAML syntax cannot change the configuration's structure.
 func TestExpansionCannotInjectStructure(t *testing.T) {
-	src := "checks:\n  - name: c\n    type: courier\n    token: ${T}\n"
-	cfg, problems := Parse("c.yaml", []byte(src), env(map[string]string{"T": "x\n    base_url: http://evil.example"}))
+	src := "checks:\n  - name: p\n    type: partner_oauth\n    host: https://partner.example.com\n    client_id: \"1\"\n    client_secret: ${S}\n"
+	evil := "x\n    host: http://evil.example\n    auth_style: basic"
+	cfg, problems := Parse("c.yaml", []byte(src), env(map[string]string{"S": evil}))
 	if problems.HasErrors() {
 		t.Fatal(problems)
 	}
-	if cfg.Checks[0].BaseURL != DefaultCourierBaseURL {
-		t.Errorf("the variable changed base_url to %q", cfg.Checks[0].BaseURL)
+	c := cfg.Checks[0]
+	if c.Host != "https://partner.example.com" || c.AuthStyle != "form" || c.ClientSecret.Reveal() != evil {
+		t.Errorf("the variable changed the structure: host %q, auth_style %q", c.Host, c.AuthStyle)
 	}
 }
 

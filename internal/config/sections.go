@@ -350,6 +350,14 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 		if c.Token.Empty() && nodes["token"] == nil && nodes["token_file"] == nil {
 			p.errorf(n, "%s has no secret: set token or token_file", where)
 		}
+		if strings.IndexFunc(c.Token.Reveal(), func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+			at := nodes["token"]
+			if at == nil {
+				at = nodes["token_file"]
+			}
+			// It goes into an HTTP header: say so now, not as an outage later.
+			p.errorf(at, "%s: the token contains white space or control characters (does the file hold something else?)", where)
+		}
 	case "partner_oauth":
 		if v := nodes["host"]; v == nil {
 			p.errorf(n, "%s has no host: the partner's base URL, like https://partner.example.com", where)
