@@ -72,20 +72,21 @@ func (p *Pinger) ping(ctx context.Context, suffix, body string) error {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	url := strings.TrimRight(p.URL.Reveal(), "/") + suffix
+	what := strings.TrimSpace("ping " + suffix) // "ping", "ping /start", "ping /fail"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("heartbeat%s: bad URL", suffix)
+		return fmt.Errorf("%s: the URL is not valid", what)
 	}
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	resp, err := client.Do(req)
 	if err != nil {
 		// The error quotes the URL, which is secret: say what happened instead.
-		return fmt.Errorf("heartbeat ping%s failed: %s", suffix, describe(err))
+		return fmt.Errorf("%s failed: %s", what, describe(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("heartbeat ping%s: HTTP %d", suffix, resp.StatusCode)
+		return fmt.Errorf("%s: HTTP %d", what, resp.StatusCode)
 	}
 	return nil
 }
