@@ -2,10 +2,13 @@ package checks
 
 import (
 	"context"
+	"encoding/pem"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +215,27 @@ func TestRunAllSurvivesAPanickingCheck(t *testing.T) {
 	}
 	if results[1].Outcome != OK {
 		t.Errorf("the other check: %s", results[1].Outcome)
+	}
+}
+
+func TestCAFileTrustsAPrivateCA(t *testing.T) {
+	srv := httptest.NewTLSServer(reply(200, "application/json", `{"message":"OK"}`))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := NewTransport(TLSOptions{CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCourier(t, srv.URL)
+	c.Client = NewClient(rt)
+	if got := c.Run(context.Background()); got.Outcome != OK {
+		t.Errorf("with ca_file: %s %q, want ok", got.Outcome, got.Detail)
+	}
+	if _, err := NewTransport(TLSOptions{CAFile: filepath.Join(t.TempDir(), "missing.pem")}); err == nil {
+		t.Error("a missing ca_file must be an error")
 	}
 }
