@@ -61,17 +61,29 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok
 	return 0, true
 }
 
-// loadConfig loads and validates the configuration, printing every problem
-// to stderr. It returns nil when the configuration cannot be used.
-func loadConfig(path string, stderr io.Writer) *config.Config {
+// loadConfig loads and validates the configuration. When it has errors it
+// prints every problem to stderr, as validate does, and returns nil; its
+// warnings are returned for the command's logger.
+func loadConfig(path string, stderr io.Writer) (*config.Config, config.Problems) {
 	cfg, problems := config.Load(path, config.OSEnv)
-	for _, p := range problems {
-		fmt.Fprintln(stderr, p.String())
-	}
 	if problems.HasErrors() {
-		return nil
+		for _, p := range problems {
+			fmt.Fprintln(stderr, p.String())
+		}
+		return nil, problems
 	}
-	return cfg
+	return cfg, problems
+}
+
+// logWarnings logs a configuration's warnings, every run: they are risks
+// someone chose (an http:// endpoint, TLS verification off) and should keep
+// seeing.
+func logWarnings(logger *slog.Logger, problems config.Problems) {
+	for _, p := range problems {
+		if p.Warning {
+			logger.Warn("configuration warning", "file", p.File, "line", p.Line, "column", p.Col, "warning", p.Message)
+		}
+	}
 }
 
 func splitList(s string) []string {

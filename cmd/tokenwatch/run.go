@@ -30,7 +30,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenwatch run: --output %q: want text or json\n", *output)
 		return exitUsage
 	}
-	cfg := loadConfig(common.config, stderr)
+	cfg, problems := loadConfig(common.config, stderr)
 	if cfg == nil {
 		return exitUsage
 	}
@@ -44,6 +44,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenwatch run: %v\n", err)
 		return exitUsage
 	}
+	logWarnings(logger, problems)
 	j, err := buildJob(cfg, metrics.New(cfg.Checks), logger, true)
 	if err != nil {
 		fail(stderr, scrub, "%v", err)

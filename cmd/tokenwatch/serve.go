@@ -29,7 +29,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
-	cfg := loadConfig(common.config, stderr)
+	cfg, problems := loadConfig(common.config, stderr)
 	if cfg == nil {
 		return exitUsage
 	}
@@ -38,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenwatch serve: %v\n", err)
 		return exitUsage
 	}
+	logWarnings(logger, problems)
 	if *listen == "" {
 		*listen = cfg.Metrics.Listen
 	}
@@ -61,6 +62,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 				return nil, err
 			}
 			scrub.Add(job.Secrets(next)...)
+			logWarnings(logger, problems)
 			return next, nil
 		},
 		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
