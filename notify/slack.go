@@ -140,7 +140,7 @@ func (s *Slack) markResolved(ctx context.Context, m Message) {
 		return err
 	})
 	if err != nil {
-		s.logger.Warn("could not mark the alert message resolved", "check", d.Check, "error", Describe(err))
+		s.logger.Warn("could not mark the alert message resolved", "check", d.Check, "error", err.Error())
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 )
 
@@ -35,10 +36,6 @@ type Slack struct {
 	APIURL            string
 	MaxMessagesPerRun int
 }
-
-// BotMode reports whether messages go through the Web API (threads, updates)
-// rather than an incoming webhook.
-func (s *Slack) BotMode() bool { return !s.BotToken.Empty() }
 
 // State says where the alert state is kept between runs.
 type State struct {
@@ -94,7 +91,7 @@ type Check struct {
 	Host         string
 	ClientSecret secret.Value
 	Scope        string
-	AuthStyle    string
+	AuthStyle    checks.AuthStyle
 
 	CAFile             string
 	InsecureSkipVerify bool
@@ -102,10 +99,18 @@ type Check struct {
 
 // Secret is the credential the check tests.
 func (c Check) Secret() secret.Value {
-	if c.Type == "courier" {
+	if c.Type == checks.TypeCourier {
 		return c.Token
 	}
 	return c.ClientSecret
+}
+
+// Endpoint is the base URL the check talks to.
+func (c Check) Endpoint() string {
+	if c.Type == checks.TypeCourier {
+		return c.BaseURL
+	}
+	return c.Host
 }
 
 // Defaults that apply where the file says nothing.
@@ -117,9 +122,6 @@ const (
 	DefaultPushgatewayJob    = "tokenwatch"
 	DefaultSchedule          = "@every 5m"
 	DefaultTimeout           = 10 * time.Second
-	DefaultCourierBaseURL    = "https://courier.yandex.ru"
-	DefaultScope             = "read write"
-	DefaultAuthStyle         = "form"
 	DefaultStateFile         = "state.json"
 	DefaultStateFallback     = "tokenwatch-state.json"
 )

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenwatch/tokenwatch/checks"
 )
 
 func env(vars map[string]string) Env {
@@ -49,7 +51,7 @@ checks:
 		t.Fatalf("concurrency %d, %d checks", cfg.Concurrency, len(cfg.Checks))
 	}
 	courier, partner := cfg.Checks[0], cfg.Checks[1]
-	if courier.Token.Reveal() != "y0_abc$def" || courier.BaseURL != DefaultCourierBaseURL || courier.Timeout != 3*time.Second {
+	if courier.Token.Reveal() != "y0_abc$def" || courier.BaseURL != checks.DefaultCourierBaseURL || courier.Timeout != 3*time.Second {
 		t.Errorf("courier check %+v", courier)
 	}
 	wantCourierAlert := Alert{AfterFailures: 1, AfterOutages: 5, ResolveAfter: 1, RepeatEvery: 0, SendResolved: true}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tokenwatch/tokenwatch/checks"
 )
 
 // The sections of the file, one function each, in file order.
@@ -267,14 +269,14 @@ func (p *parser) checks(n *yaml.Node, d checkDefaults) []Check {
 var checkFields = map[string][]string{
 	"name": nil, "type": nil, "schedule": nil, "timeout": nil, "alert": nil,
 	"ca_file": nil, "insecure_skip_verify": nil, "client_id": nil,
-	"base_url": {"courier"}, "token": {"courier"}, "token_file": {"courier"},
-	"host": {"partner_oauth"}, "client_secret": {"partner_oauth"}, "client_secret_file": {"partner_oauth"},
-	"scope": {"partner_oauth"}, "auth_style": {"partner_oauth"},
+	"base_url": {checks.TypeCourier}, "token": {checks.TypeCourier}, "token_file": {checks.TypeCourier},
+	"host": {checks.TypePartner}, "client_secret": {checks.TypePartner}, "client_secret_file": {checks.TypePartner},
+	"scope": {checks.TypePartner}, "auth_style": {checks.TypePartner},
 }
 
 func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.Node) {
 	c := Check{Line: n.Line, Col: n.Column, Schedule: d.schedule, Timeout: d.timeout,
-		BaseURL: DefaultCourierBaseURL, Scope: DefaultScope, AuthStyle: DefaultAuthStyle}
+		BaseURL: checks.DefaultCourierBaseURL, Scope: checks.DefaultScope, AuthStyle: checks.AuthForm}
 	where := "checks[" + strconv.Itoa(index) + "]"
 	nodes := map[string]*yaml.Node{}
 	handlers := map[string]func(*yaml.Node){}
@@ -299,7 +301,7 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 	if t := nodes["type"]; t == nil {
 		p.errorf(n, "%s has no type: courier or partner_oauth", where)
 	} else if typ, ok := p.str(t, "type"); ok {
-		if typ != "courier" && typ != "partner_oauth" {
+		if typ != checks.TypeCourier && typ != checks.TypePartner {
 			p.errorf(t, "%s: unknown type %s: courier or partner_oauth", where, shown(t, typ))
 		} else {
 			c.Type = typ
@@ -340,7 +342,7 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 	}
 
 	switch c.Type {
-	case "courier":
+	case checks.TypeCourier:
 		if v := nodes["base_url"]; v != nil {
 			if raw, ok := p.str(v, "base_url"); ok && p.httpURL(v, "base_url", raw, true) != nil {
 				c.BaseURL = raw
@@ -358,7 +360,7 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 			// It goes into an HTTP header: say so now, not as an outage later.
 			p.errorf(at, "%s: the token contains white space or control characters (does the file hold something else?)", where)
 		}
-	case "partner_oauth":
+	case checks.TypePartner:
 		if v := nodes["host"]; v == nil {
 			p.errorf(n, "%s has no host: the partner's base URL, like https://partner.example.com", where)
 		} else if raw, ok := p.str(v, "host"); ok {
@@ -382,11 +384,12 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 			c.Scope, _ = p.str(v, "scope")
 		}
 		if v := nodes["auth_style"]; v != nil {
-			if style, ok := p.str(v, "auth_style"); ok {
-				if style != "form" && style != "basic" {
-					p.errorf(v, "%s: auth_style %s: form (credentials in the body, the default) or basic (HTTP Basic header)", where, shown(v, style))
-				} else {
+			if raw, ok := p.str(v, "auth_style"); ok {
+				switch style := checks.AuthStyle(raw); style {
+				case checks.AuthForm, checks.AuthBasic:
 					c.AuthStyle = style
+				default:
+					p.errorf(v, "%s: auth_style %s: form (credentials in the body, the default) or basic (HTTP Basic header)", where, shown(v, raw))
 				}
 			}
 		}

@@ -37,7 +37,7 @@ func BuildChecks(list []config.Check) ([]checks.Check, error) {
 			out = append(out, &checks.Courier{Target: target, BaseURL: c.BaseURL, Token: c.Token})
 		case checks.TypePartner:
 			out = append(out, &checks.Partner{Target: target, Host: c.Host, ClientID: c.ClientID,
-				ClientSecret: c.ClientSecret, Scope: c.Scope, AuthStyle: checks.AuthStyle(c.AuthStyle)})
+				ClientSecret: c.ClientSecret, Scope: c.Scope, AuthStyle: c.AuthStyle})
 		default:
 			return nil, fmt.Errorf("check %s: unknown type %q", c.Name, c.Type)
 		}

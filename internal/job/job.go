@@ -183,10 +183,8 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 		j.Logger.Info("state dropped for checks that were removed or edited", "checks", dropped)
 	}
 
-	var queue []notify.Message
-	for _, p := range st.Outbox {
-		queue = append(queue, notify.Message{Decision: p.Decision, Late: true})
-	}
+	queue := st.Outbox // earlier runs' messages first, in order
+
 	for _, r := range rep.Results {
 		c := j.configOf(r.Check)
 		rec := st.Record(c)
@@ -199,7 +197,7 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 		rep.Tracks[r.Check] = rec.Track
 		for _, d := range ds {
 			d.ClientID = c.ClientID
-			queue = append(queue, notify.Message{Decision: d})
+			queue = append(queue, state.Pending{Decision: d})
 			j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
 		}
 	}
@@ -232,27 +230,28 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 // deliver sends the queue in order and returns what is left for the next
 // run. After the first failure the rest is not tried: Slack is down, and
 // order matters more than a few seconds.
-func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []notify.Message, dryRun bool) []state.Pending {
+func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []state.Pending, dryRun bool) []state.Pending {
 	if j.Notifier == nil || len(queue) == 0 {
 		return nil
 	}
 	name := j.Notifier.Name()
+	messages := make([]notify.Message, len(queue))
+	for i, p := range queue {
+		// A message an earlier run could not deliver is late.
+		messages[i] = notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, p.Decision)}
+	}
 	if dryRun {
-		for _, m := range queue {
-			m.Thread = threadOf(st, m.Decision)
+		for _, m := range messages {
 			rep.Notifications = append(rep.Notifications, Notification{Message: m, Notifier: name})
 		}
 		return nil
 	}
 	var left []state.Pending
-	keep := func(m notify.Message, reason string) {
-		attempts := 0
-		for _, p := range st.Outbox {
-			if p.Decision.Check == m.Check && p.Decision.At.Equal(m.At) && p.Decision.Kind == m.Kind {
-				attempts = p.Attempts
-			}
-		}
-		left = append(left, state.Pending{Decision: m.Decision, Attempts: attempts + 1, LastError: reason})
+	keep := func(i int, reason string) {
+		p := queue[i]
+		p.Attempts++
+		p.LastError = reason
+		left = append(left, p)
 	}
 
 	limit := config.DefaultMaxMessagesPerRun
@@ -260,12 +259,12 @@ func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []
 		limit = j.Config.Slack.MaxMessagesPerRun
 	}
 	if len(queue) > limit {
-		err := j.Notifier.SendSummary(ctx, queue)
-		for _, m := range queue {
+		err := j.Notifier.SendSummary(ctx, messages)
+		for i, m := range messages {
 			n := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}
 			if err != nil {
 				n.Error = err.Error()
-				keep(m, n.Error)
+				keep(i, n.Error)
 			}
 			rep.Notifications = append(rep.Notifications, n)
 		}
@@ -278,21 +277,22 @@ func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []
 	}
 
 	var failed error
-	for _, m := range queue {
+	for i, m := range messages {
 		n := Notification{Message: m, Notifier: name}
 		if failed != nil {
 			n.Error = "not tried: an earlier message failed (" + failed.Error() + ")"
-			keep(m, failed.Error())
+			keep(i, failed.Error())
 			rep.Notifications = append(rep.Notifications, n)
 			continue
 		}
+		// An alert delivered just before may have opened the thread this belongs in.
 		m.Thread = threadOf(st, m.Decision)
-		thread, err := j.Notifier.Send(ctx, m)
 		n.Message = m
+		thread, err := j.Notifier.Send(ctx, m)
 		if err != nil {
 			failed = err
 			n.Error = err.Error()
-			keep(m, n.Error)
+			keep(i, n.Error)
 			rep.Failures = append(rep.Failures, fmt.Sprintf("%s for %s not delivered: %v", m.Kind, m.Check, err))
 			j.Logger.Error("notification not delivered; the next run retries it", "check", m.Check, "kind", string(m.Kind), "error", err.Error())
 		} else {

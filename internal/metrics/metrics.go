@@ -255,9 +255,6 @@ func (m *Metrics) setOutcome(c config.Check, o checks.Outcome) {
 // (metrics made by NewServe).
 func (m *Metrics) Skipped(check string) { m.skipped.WithLabelValues(check).Inc() }
 
-// SkippedCounter is the counter of skipped runs, for tests and dashboards' sake.
-func (m *Metrics) SkippedCounter() *prometheus.CounterVec { return m.skipped }
-
 // Reloaded records the result of a configuration (re)load (metrics made by NewServe).
 func (m *Metrics) Reloaded(ok bool, at time.Time) {
 	if ok {

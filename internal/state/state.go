@@ -57,6 +57,7 @@ type Thread struct {
 // Pending is a message that is still to be delivered.
 type Pending struct {
 	alert.Decision
+	// Attempts counts the runs that could not deliver it; above 0 it is late.
 	Attempts  int    `json:"attempts"`
 	LastError string `json:"last_error,omitempty"`
 }
@@ -66,11 +67,7 @@ func New() *File { return &File{Version: FormatVersion, Checks: map[string]*Reco
 
 // Key is the checksum of the settings a check's state depends on.
 func Key(c config.Check) string {
-	endpoint := c.BaseURL
-	if c.Type != "courier" {
-		endpoint = c.Host
-	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%+v", c.Name, c.Type, endpoint, c.Alert))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%+v", c.Name, c.Type, c.Endpoint(), c.Alert))
 	return hex.EncodeToString(sum[:6])
 }
 
