@@ -71,6 +71,49 @@ checks:
 	}
 }
 
+// YAML anchors, aliases and merge keys work as YAML says: a key written in
+// the mapping wins over a merged one.
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	src := `
+checks:
+  - &partner
+    name: partner-a
+    type: partner_oauth
+    host: https://partner.example.com
+    client_id: a
+    client_secret: secret-aaaa
+    timeout: 3s
+    alert: &quiet {after_outages: 6, repeat_every: 12h}
+  - <<: *partner
+    name: partner-b
+    host: https://b.example.com
+    client_id: b
+    client_secret: secret-bbbb
+  - name: courier
+    type: courier
+    token: y0_tokenvalue
+    alert: *quiet
+`
+	cfg, problems := Parse("c.yaml", []byte(src), env(nil))
+	if len(problems) > 0 {
+		t.Fatalf("problems %v", problems)
+	}
+	b, courier := cfg.Checks[1], cfg.Checks[2]
+	quiet := DefaultAlert
+	quiet.AfterOutages, quiet.RepeatEvery = 6, 12*time.Hour
+	if b.Name != "partner-b" || b.Type != "partner_oauth" || b.Host != "https://b.example.com" || b.Timeout != 3*time.Second ||
+		b.ClientSecret.Reveal() != "secret-bbbb" || b.Alert != quiet {
+		t.Errorf("merged check %+v", b)
+	}
+	if courier.Alert != quiet {
+		t.Errorf("aliased alert %+v", courier.Alert)
+	}
+	_, problems = Parse("c.yaml", []byte("checks:\n  - <<: [1]\n    name: c\n    type: courier\n    token: abcdefgh\n"), env(nil))
+	if len(problems) != 1 || !strings.Contains(problems[0].String(), "c.yaml:2:10: checks[0]: << merges mappings only") {
+		t.Errorf("merging a scalar: %v", problems)
+	}
+}
+
 func TestStatePathFollowsSystemd(t *testing.T) {
 	cfg, problems := Parse("c.yaml", []byte(courierCheck), env(map[string]string{"STATE_DIRECTORY": "/var/lib/tokenwatch:/var/lib/other"}))
 	if problems.HasErrors() || cfg.State.Path != "/var/lib/tokenwatch/state.json" {

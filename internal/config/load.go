@@ -89,27 +89,79 @@ func (p *parser) warnf(n *yaml.Node, format string, args ...any) {
 // callers can tell an absent key from an empty one.
 func (p *parser) fields(n *yaml.Node, where string, handlers map[string]func(v *yaml.Node)) map[string]*yaml.Node {
 	seen := map[string]*yaml.Node{}
+	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		if n.Tag != "!!null" {
 			p.errorf(n, "%s must be a mapping of keys to values", where)
 		}
 		return seen
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if _, dup := seen[k.Value]; dup {
-			p.errorf(k, "%s: key %q is given twice", where, k.Value)
-			continue
-		}
+	merged, own := p.pairs(n, where)
+	written := map[string]bool{}
+	for _, kv := range own {
+		written[kv[0].Value] = true
+	}
+	handle := func(k, v *yaml.Node) {
 		seen[k.Value] = k
 		h, ok := handlers[k.Value]
 		if !ok {
 			p.errorf(k, "%s: unknown key %q%s", where, k.Value, suggest(k.Value, handlers))
-			continue
+			return
 		}
 		h(v)
 	}
+	// Merged keys first, the first of them winning; a key written in the
+	// mapping itself wins over all of them.
+	for _, kv := range merged {
+		if _, done := seen[kv[0].Value]; !done && !written[kv[0].Value] {
+			handle(kv[0], kv[1])
+		}
+	}
+	given := map[string]bool{}
+	for _, kv := range own {
+		if given[kv[0].Value] {
+			p.errorf(kv[0], "%s: key %q is given twice", where, kv[0].Value)
+			continue
+		}
+		given[kv[0].Value] = true
+		handle(kv[0], kv[1])
+	}
 	return seen
+}
+
+// resolve follows a YAML alias (*name) to the node its anchor (&name) marks.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// pairs splits a mapping's key/value pairs into those merged in with YAML
+// merge keys (<<: *base, or a list of them; highest priority first) and
+// those written in the mapping itself.
+func (p *parser) pairs(n *yaml.Node, where string) (merged, own [][2]*yaml.Node) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if k.Tag != "!!merge" {
+			own = append(own, [2]*yaml.Node{k, v})
+			continue
+		}
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			src = resolve(src)
+			if src.Kind != yaml.MappingNode {
+				p.errorf(src, "%s: << merges mappings only", where)
+				continue
+			}
+			m, o := p.pairs(src, where)
+			merged = append(append(merged, o...), m...)
+		}
+	}
+	return merged, own
 }
 
 // suggest names the closest known key for a misspelt one.
@@ -149,6 +201,7 @@ func editDistance(a, b string) int {
 // str reads a scalar and expands ${VAR} in it. ok is false when a problem
 // was reported.
 func (p *parser) str(n *yaml.Node, key string) (string, bool) {
+	n = resolve(n)
 	if n.Kind != yaml.ScalarNode {
 		p.errorf(n, "%s must be a single value, not a list or mapping", key)
 		return "", false

@@ -243,6 +243,7 @@ func (o alertOverride) apply(base Alert) Alert {
 }
 
 func (p *parser) checks(n *yaml.Node, d checkDefaults) []Check {
+	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
 		p.errorf(n, "checks must be a list of checks")
 		return nil
@@ -284,7 +285,7 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 		handlers[key] = func(v *yaml.Node) { nodes[key] = v }
 	}
 	keys := p.fields(n, where, handlers)
-	if n.Kind != yaml.MappingNode {
+	if resolve(n).Kind != yaml.MappingNode {
 		return c, nil
 	}
 
