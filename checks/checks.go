@@ -119,7 +119,8 @@ func RunAll(ctx context.Context, list []Check, concurrency int) []Result {
 				// down the other checks, the run or the daemon.
 				if r := recover(); r != nil {
 					results[i] = interrupted(c)
-					results[i].Detail = fmt.Sprintf("not checked: tokenwatch bug, the check panicked: %v", r)
+					// The panic value may hold the text being handled.
+					results[i].Detail = oneLine(fmt.Sprintf("not checked: tokenwatch bug, the check panicked: %v", r), maxDetail)
 				}
 			}()
 			results[i] = c.Run(ctx)

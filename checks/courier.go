@@ -2,7 +2,6 @@ package checks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -101,32 +100,46 @@ func ClassifyCourier(a Answer, scrub func(string) string) Verdict {
 	s := a.Status
 	switch {
 	case s == http.StatusOK:
-		var body struct {
-			Message *string `json:"message"`
-		}
-		if a.Truncated || json.Unmarshal(a.Body, &body) != nil {
-			return Verdict{BadResponse, "HTTP 200 but the body is not a JSON object: " + describeBody(a, scrub), nil}
-		}
-		if body.Message == nil {
-			return Verdict{BadResponse, "HTTP 200 but the body has no \"message\": " + describeBody(a, scrub), nil}
-		}
-		if *body.Message != "OK" {
-			return Verdict{BadResponse, fmt.Sprintf("HTTP 200 but message is %s, want \"OK\"", quote(*body.Message, scrub)), nil}
-		}
-		return Verdict{OK, "token accepted", nil}
+		return classifyCourierOK(a, scrub)
 	case s == http.StatusUnauthorized:
 		return Verdict{Invalid, "token rejected (HTTP 401)", nil}
 	case s == http.StatusForbidden:
 		return Verdict{Forbidden, "token accepted but not allowed (HTTP 403): the account is not a company administrator, or the company key is unknown or banned" + serverSays(a, scrub), nil}
 	case s == http.StatusTooManyRequests:
-		return Verdict{Unavailable, "rate limited (HTTP 429" + retryAfter(a) + ")", nil}
+		return Verdict{Unavailable, "rate limited (HTTP 429" + retryAfter(a, scrub) + ")", nil}
 	case s >= 500:
-		return Verdict{Unavailable, fmt.Sprintf("server error (HTTP %d%s)", s, retryAfter(a)), nil}
+		return Verdict{Unavailable, fmt.Sprintf("server error (HTTP %d%s)", s, retryAfter(a, scrub)), nil}
 	case s >= 300 && s < 400:
-		return Verdict{BadResponse, fmt.Sprintf("redirect (HTTP %d) to %s, not followed", s, redirectTarget(a)), nil}
+		return Verdict{BadResponse, fmt.Sprintf("redirect (HTTP %d) to %s, not followed", s, redirectTarget(a, scrub)), nil}
 	default:
 		return Verdict{BadResponse, fmt.Sprintf("unexpected HTTP %d: %s", s, describeBody(a, scrub)), nil}
 	}
+}
+
+// classifyCourierOK reads a 200 answer: exactly one "message" key, exactly
+// "OK". The key must match exactly and appear once, so that no other
+// spelling or a second "message" decides the verdict.
+func classifyCourierOK(a Answer, scrub func(string) string) Verdict {
+	bad := func(why string) Verdict { return Verdict{Outcome: BadResponse, Detail: "HTTP 200 but " + why} }
+	if a.Truncated {
+		return bad("the body is not a JSON object: " + describeBody(a, scrub))
+	}
+	body, err := parseObject(a.Body)
+	if err != nil {
+		return bad(notAnObject(err, a, scrub))
+	}
+	raw, found := body["message"]
+	if !found || isNull(raw) {
+		return bad("the body has no \"message\": " + describeBody(a, scrub))
+	}
+	message, isString := stringMember(body, "message")
+	if !isString {
+		message = string(raw) // quoted as sent: a number, an object
+	}
+	if message != "OK" {
+		return bad(fmt.Sprintf("message is %s, want \"OK\"", quote(message, scrub)))
+	}
+	return Verdict{Outcome: OK, Detail: "token accepted"}
 }
 
 // serverSays appends the server's words, when it sent any, to a detail.

@@ -50,6 +50,15 @@ func TestCourierOutcomes(t *testing.T) {
 		{"404", reply(404, "text/plain", "not found"), BadResponse, 404, `unexpected HTTP 404: "not found"`, 1},
 		{"405", reply(405, "", ""), BadResponse, 405, "unexpected HTTP 405", 1},
 		{"400", reply(400, "application/json", `{"message":"bad"}`), BadResponse, 400, "unexpected HTTP 400", 1},
+		{"200 message twice, the last OK", reply(200, "application/json", `{"message":"Error","message":"OK"}`), BadResponse, 200, `the key "message" twice`, 1},
+		{"200 message OK twice", reply(200, "application/json", `{"message":"OK","message":"OK"}`), BadResponse, 200, `the key "message" twice`, 1},
+		{"200 MESSAGE in capitals", reply(200, "application/json", `{"MESSAGE":"OK"}`), BadResponse, 200, `no "message"`, 1},
+		{"200 message escaped is still message", reply(200, "application/json", `{"mess\u0061ge":"OK"}`), OK, 200, "token accepted", 1},
+		{"200 message null", reply(200, "application/json", `{"message":null}`), BadResponse, 200, `no "message"`, 1},
+		{"200 message not a string", reply(200, "application/json", `{"message":1}`), BadResponse, 200, `message is "1", want "OK"`, 1},
+		{"200 trailing comma", reply(200, "application/json", `{"message":"OK",}`), BadResponse, 200, "not a JSON object", 1},
+		{"200 two objects", reply(200, "application/json", `{"message":"OK"}{"message":"OK"}`), BadResponse, 200, "not a JSON object", 1},
+		{"200 body with a token field", reply(200, "text/plain", `oops access_token=CObuexDm7nsgkaXUg8bKdBiIR9Mut`), BadResponse, 200, "access_token=[redacted]", 1},
 		{"token echoed back is scrubbed", reply(200, "application/json", `{"message":"bad token OAuth `+testToken+`"}`), BadResponse, 200, "[redacted]", 1},
 	}
 	for _, tc := range tests {
@@ -201,20 +210,33 @@ func TestInterruptedRunIsMarked(t *testing.T) {
 	}
 }
 
-type panicking struct{ Courier }
+type panicking struct {
+	Courier
+	value any
+}
 
-func (p *panicking) Run(context.Context) Result { panic("boom") }
+func (p *panicking) Run(context.Context) Result { panic(p.value) }
 
 func TestRunAllSurvivesAPanickingCheck(t *testing.T) {
 	srv, _ := serve(t, reply(200, "application/json", `{"message":"OK"}`))
 	good := newCourier(t, srv.URL)
-	bad := &panicking{Courier: *newCourier(t, srv.URL)}
+	bad := &panicking{Courier: *newCourier(t, srv.URL), value: "boom"}
 	results := RunAll(context.Background(), []Check{bad, good}, 2)
 	if !results[0].Interrupted || !strings.Contains(results[0].Detail, "panicked: boom") {
 		t.Errorf("panicking check: %+v", results[0])
 	}
 	if results[1].Outcome != OK {
 		t.Errorf("the other check: %s", results[1].Outcome)
+	}
+}
+
+// A panic value may hold whatever text was being handled: the detail
+// stays one printable line.
+func TestRunAllPanicDetailIsOneLine(t *testing.T) {
+	for _, h := range hostile {
+		bad := &panicking{Courier: *newCourier(t, "http://"+closedAddr(t)), value: h}
+		results := RunAll(context.Background(), []Check{bad}, 1)
+		assertPrintableLine(t, "panic detail", results[0].Detail)
 	}
 }
 

@@ -10,12 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
+	"github.com/tokenwatch/tokenwatch/internal/safefile"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 )
 
@@ -37,7 +38,9 @@ type TLSOptions struct {
 func NewTransport(opts TLSOptions) (*http.Transport, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if opts.CAFile != "" {
-		pem, err := os.ReadFile(opts.CAFile)
+		// A CA bundle is a few hundred KiB at most; a device or a FIFO at
+		// this path would exhaust memory or block the run forever.
+		pem, err := safefile.Read(opts.CAFile, safefile.MaxConfig)
 		if err != nil {
 			return nil, fmt.Errorf("read ca_file: %w", err)
 		}
@@ -115,8 +118,10 @@ func (t Target) exchange(ctx context.Context, req *http.Request) (Answer, error)
 
 // ClassifyError turns a failed exchange (no HTTP answer) into a verdict.
 // Every such failure is Unavailable: nothing was learnt about the credential.
+// The detail is one printable line: error texts carry what the endpoint
+// sent, such as the names in its certificate.
 func ClassifyError(err error, timeout time.Duration) Verdict {
-	return Verdict{Outcome: Unavailable, Detail: describeError(err, timeout)}
+	return Verdict{Outcome: Unavailable, Detail: oneLine(describeError(err, timeout), maxDetail)}
 }
 
 func describeError(err error, timeout time.Duration) string {
@@ -161,21 +166,30 @@ func describeError(err error, timeout time.Duration) string {
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err // the URL is in the check's endpoint already
 	}
-	return oneLine("request failed: "+err.Error(), maxDetail)
+	return "request failed: " + err.Error()
 }
 
 // maxDetail bounds a verdict's detail: one readable line in a table or an alert.
 const maxDetail = 240
 
-// oneLine collapses white space and control characters and cuts s to at most
-// limit runes, so that any server text fits one line of a table.
+// oneLine makes text safe to show on one line of a terminal, a log or a
+// chat message, and cuts it to at most limit runes. Each run of white space
+// and control characters (C0 such as ESC and BEL, DEL, C1, line and
+// paragraph separators) becomes one space, so that text cannot move a
+// terminal's cursor or forge a line; invisible format characters (bidi
+// overrides and isolates, zero-width characters, BOM) and any other
+// unprintable rune are dropped, so that text cannot reorder what a reader
+// sees.
 func oneLine(s string, limit int) string {
 	var b strings.Builder
 	space := false
 	n := 0
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == ' ' || r == '\u00a0' {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			space = true
+			continue
+		}
+		if !unicode.IsPrint(r) {
 			continue
 		}
 		if space && b.Len() > 0 {
@@ -192,14 +206,28 @@ func oneLine(s string, limit int) string {
 	return b.String()
 }
 
-// quote shows server text inside a detail: one line, cut short, secrets scrubbed.
+// serverWords is server text made fit for a detail: any token field's value
+// and known secrets removed, then one printable line of at most limit
+// runes. Every piece of server text in a detail goes through it.
+func serverWords(s string, limit int, scrub func(string) string) string {
+	return oneLine(scrub(redactTokenFields(s)), limit)
+}
+
+// quote shows server text inside a detail: one line, cut short, secrets
+// scrubbed, in Go quotes (only '"' and '\' are escaped: serverWords left
+// nothing else unprintable).
 func quote(s string, scrub func(string) string) string {
-	return strconv.Quote(oneLine(scrub(s), 160))
+	return strconv.Quote(serverWords(s, 160, scrub))
 }
 
 // describeBody is a short description of a body that was not what was
 // expected: an HTML page by its title, anything else by its first bytes.
 func describeBody(a Answer, scrub func(string) string) string {
+	// A token the body carries may appear again under another name.
+	if tokens := issuedTokens(a.Body); len(tokens) > 0 {
+		scrubTokens, scrubKnown := scrubber(tokens...), scrub
+		scrub = func(s string) string { return scrubTokens(scrubKnown(s)) }
+	}
 	body := strings.TrimSpace(string(a.Body))
 	switch {
 	case body == "":
@@ -235,22 +263,29 @@ func htmlTitle(body string) string {
 }
 
 // redirectTarget names where a 3xx answer pointed, without following it.
-func redirectTarget(a Answer) string {
+func redirectTarget(a Answer, scrub func(string) string) string {
 	loc := a.Header.Get("Location")
 	if loc == "" {
 		return "nowhere (no Location header)"
 	}
 	u, err := url.Parse(loc)
-	if err != nil || u.Host == "" {
+	switch {
+	case err != nil:
+		return "an unreadable Location"
+	case u.Host == "":
 		return "a path on the same host"
 	}
-	return u.Host
+	// A host may hold percent-encoded or raw Unicode, bidi controls included.
+	if host := serverWords(u.Host, 100, scrub); host != "" {
+		return host
+	}
+	return "a host that cannot be shown"
 }
 
 // retryAfter is the Retry-After header of a 429 or 503, for the detail.
-func retryAfter(a Answer) string {
-	if ra := strings.TrimSpace(a.Header.Get("Retry-After")); ra != "" {
-		return ", Retry-After " + oneLine(ra, 40)
+func retryAfter(a Answer, scrub func(string) string) string {
+	if ra := serverWords(a.Header.Get("Retry-After"), 40, scrub); ra != "" {
+		return ", Retry-After " + ra
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"mime"
@@ -90,8 +91,9 @@ func (p *Partner) ask(ctx context.Context) (Verdict, int) {
 		v.Detail = scrubber(secrets...)(v.Detail)
 		return v, a.Status
 	}
-	// The token the partner issued is a secret too: it must not be quoted back.
-	secrets = append(secrets, issuedToken(a.Body))
+	// The token the partner issued is a secret too: it must not be quoted
+	// back, even from a body that does not parse.
+	secrets = append(secrets, issuedTokens(a.Body)...)
 	return ClassifyPartner(a, scrubber(secrets...)), a.Status
 }
 
@@ -107,18 +109,14 @@ func (p *Partner) basicCredentials() string {
 	return base64.StdEncoding.EncodeToString([]byte(pair))
 }
 
-// tokenAnswer is the 200 body: {"access_token": "...", "expires_in": 300}.
-type tokenAnswer struct {
-	AccessToken json.RawMessage `json:"access_token"`
-	ExpiresIn   json.RawMessage `json:"expires_in"`
-}
-
 // errorAnswer holds either error shape a partner may send: RFC 6749's
 // {"error", "error_description"} or Yango's [{"code", "description"}].
 type errorAnswer struct {
 	Code        string // RFC 6749 error code
 	Description string // RFC 6749 error_description, or the Yango descriptions
 	Yango       bool   // the body is the Yango array
+	// Duplicate is a key the body holds twice: the answer says two things.
+	Duplicate string
 }
 
 // RFC 6749 section 5.2 error codes, and what each says about the credential.
@@ -142,6 +140,9 @@ func ClassifyPartner(a Answer, scrub func(string) string) Verdict {
 		return classifyToken(a, scrub)
 	case s == http.StatusBadRequest || s == http.StatusUnauthorized:
 		e := parseError(a.Body)
+		if e.Duplicate != "" {
+			return Verdict{Outcome: BadResponse, Detail: fmt.Sprintf("HTTP %d but the error body has the key %s twice", s, quote(e.Duplicate, scrub))}
+		}
 		words := e.words(scrub)
 		if outcome, known := oauthErrorOutcomes[e.Code]; known {
 			return Verdict{Outcome: outcome, Detail: fmt.Sprintf("%s (HTTP %d): partner says %s", meaning(outcome), s, words)}
@@ -158,11 +159,11 @@ func ClassifyPartner(a Answer, scrub func(string) string) Verdict {
 	case s == http.StatusForbidden:
 		return Verdict{Outcome: Forbidden, Detail: "client not allowed (HTTP 403)" + saying(parseError(a.Body).words(scrub))}
 	case s == http.StatusTooManyRequests:
-		return Verdict{Outcome: Unavailable, Detail: "rate limited (HTTP 429" + retryAfter(a) + ")"}
+		return Verdict{Outcome: Unavailable, Detail: "rate limited (HTTP 429" + retryAfter(a, scrub) + ")"}
 	case s >= 500:
-		return Verdict{Outcome: Unavailable, Detail: fmt.Sprintf("server error (HTTP %d%s)", s, retryAfter(a)) + saying(parseError(a.Body).words(scrub))}
+		return Verdict{Outcome: Unavailable, Detail: fmt.Sprintf("server error (HTTP %d%s)", s, retryAfter(a, scrub)) + saying(parseError(a.Body).words(scrub))}
 	case s >= 300 && s < 400:
-		return Verdict{Outcome: BadResponse, Detail: fmt.Sprintf("redirect (HTTP %d) to %s, not followed", s, redirectTarget(a))}
+		return Verdict{Outcome: BadResponse, Detail: fmt.Sprintf("redirect (HTTP %d) to %s, not followed", s, redirectTarget(a, scrub))}
 	}
 	return Verdict{Outcome: BadResponse, Detail: fmt.Sprintf("unexpected HTTP %d: %s", s, describeBody(a, scrub))}
 }
@@ -176,25 +177,40 @@ func classifyToken(a Answer, scrub func(string) string) Verdict {
 		}
 		return bad(fmt.Sprintf("Content-Type is %s, not application/json", quote(ct, scrub)))
 	}
-	var body tokenAnswer
-	if a.Truncated || json.Unmarshal(a.Body, &body) != nil {
+	if a.Truncated {
 		return bad("the body is not a JSON object: " + describeBody(a, scrub))
 	}
-	var token string
-	if json.Unmarshal(body.AccessToken, &token) != nil || token == "" {
+	body, err := parseObject(a.Body)
+	if err != nil {
+		return bad(notAnObject(err, a, scrub))
+	}
+	if token, _ := stringMember(body, "access_token"); token == "" {
 		return bad("no access_token in the answer")
 	}
 	v := Verdict{Outcome: OK, Detail: "token issued"}
-	if raw := bytes.TrimSpace(body.ExpiresIn); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
-		var n float64
-		if json.Unmarshal(raw, &n) != nil || n != math.Trunc(n) || math.Abs(n) > 1<<53 {
-			return bad(fmt.Sprintf("expires_in is %s, not a whole number of seconds", quote(string(raw), scrub)))
+	if raw, found := body["expires_in"]; found && !isNull(raw) {
+		secs, problem := lifetime(raw)
+		if problem != "" {
+			return bad(fmt.Sprintf("expires_in is %s, %s", quote(string(raw), scrub), problem))
 		}
-		secs := int64(n)
 		v.ExpiresIn = &secs
 		v.Detail = fmt.Sprintf("token issued, expires in %ds", secs)
 	}
 	return v
+}
+
+// lifetime reads expires_in: a whole number of seconds (300 or 300.0, as
+// JSON allows), and positive, since a token that expires as it is issued or
+// before is no working credential. problem says what is wrong, if anything.
+func lifetime(raw json.RawMessage) (secs int64, problem string) {
+	var n float64
+	if json.Unmarshal(raw, &n) != nil || n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+		return 0, "not a whole number of seconds"
+	}
+	if n <= 0 {
+		return 0, "not a positive number of seconds"
+	}
+	return int64(n), ""
 }
 
 // isJSON reports whether a Content-Type is application/json or any +json type.
@@ -206,28 +222,61 @@ func isJSON(contentType string) bool {
 	return mediaType == "application/json" || (strings.HasPrefix(mediaType, "application/") && strings.HasSuffix(mediaType, "+json"))
 }
 
+// parseError reads an error body of either shape. Keys match exactly and
+// once, as in a 200 answer: {"ERROR": ...} names no code, and a body with
+// two "error" keys names no single one.
 func parseError(body []byte) errorAnswer {
-	var rfc struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if json.Unmarshal(body, &rfc) == nil && rfc.Error != "" {
-		return errorAnswer{Code: rfc.Error, Description: rfc.Description}
-	}
-	var yango []struct {
-		Code        json.RawMessage `json:"code"`
-		Description string          `json:"description"`
-	}
-	if json.Unmarshal(body, &yango) == nil && len(yango) > 0 {
-		var descs []string
-		for _, item := range yango {
-			if item.Description != "" {
-				descs = append(descs, item.Description)
-			}
-		}
-		return errorAnswer{Description: strings.Join(descs, "; "), Yango: true}
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		return parseRFCError(trimmed)
+	case bytes.HasPrefix(trimmed, []byte("[")):
+		return parseYangoError(trimmed)
 	}
 	return errorAnswer{}
+}
+
+// parseRFCError reads RFC 6749's {"error": "...", "error_description": "..."}.
+func parseRFCError(body []byte) errorAnswer {
+	obj, err := parseObject(body)
+	var dup *duplicateKeyError
+	if errors.As(err, &dup) {
+		return errorAnswer{Duplicate: dup.Key}
+	}
+	code, _ := stringMember(obj, "error")
+	if err != nil || code == "" {
+		return errorAnswer{}
+	}
+	description, _ := stringMember(obj, "error_description")
+	return errorAnswer{Code: code, Description: description}
+}
+
+// parseYangoError reads Yango's [{"code": 400, "description": "..."}]: a
+// non-empty array of objects whose description, when present, is a string.
+func parseYangoError(body []byte) errorAnswer {
+	var items []json.RawMessage
+	if json.Unmarshal(body, &items) != nil || len(items) == 0 {
+		return errorAnswer{}
+	}
+	var descs []string
+	for _, item := range items {
+		obj, err := parseObject(item)
+		var dup *duplicateKeyError
+		if errors.As(err, &dup) {
+			return errorAnswer{Duplicate: dup.Key}
+		}
+		if err != nil {
+			return errorAnswer{}
+		}
+		description, isString := stringMember(obj, "description")
+		if raw, found := obj["description"]; found && !isNull(raw) && !isString {
+			return errorAnswer{}
+		}
+		if description != "" {
+			descs = append(descs, description)
+		}
+	}
+	return errorAnswer{Description: strings.Join(descs, "; "), Yango: true}
 }
 
 // words is the partner's own explanation, quoted for a detail; empty when it gave none.
@@ -260,13 +309,4 @@ func meaning(o Outcome) string {
 		return "client not allowed this grant or scope"
 	}
 	return "the endpoint refuses the documented request"
-}
-
-// issuedToken digs the access_token out of a body, so that it can be scrubbed.
-func issuedToken(body []byte) string {
-	var t struct {
-		AccessToken string `json:"access_token"`
-	}
-	_ = json.Unmarshal(body, &t)
-	return t.AccessToken
 }

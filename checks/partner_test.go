@@ -65,6 +65,21 @@ func TestPartnerOutcomes(t *testing.T) {
 		{"404", reply(404, "text/html", `<html><title>Not Found</title></html>`), BadResponse, `unexpected HTTP 404: an HTML page titled "Not Found"`, -1},
 		{"405", reply(405, "", ``), BadResponse, "unexpected HTTP 405", -1},
 		{"secret echoed back is scrubbed", reply(400, "application/json", `[{"code":400,"description":"bad secret `+testClientSecret+`"}]`), Invalid, "bad secret [redacted]", -1},
+		// the issued token is a secret even in a body that does not parse
+		{"200 malformed JSON carrying the issued token", reply(200, "application/json", `{`+issued+`,"expires_in":300`), BadResponse, `not a JSON object: "{\"access_token\":\"[redacted]\",\"expires_in\":300"`, -1},
+		{"200 malformed JSON quoting the issued token twice", reply(200, "application/json", `{`+issued+`,"echo":"CObuexDm7nsgkaXUg8bKdBiIR9Mut"`), BadResponse, "not a JSON object", -1},
+		{"200 form-encoded token", reply(200, "application/json", `access_token=CObuexDm7nsgkaXUg8bKdBiIR9Mut&token_type=bearer`), BadResponse, `access_token=[redacted]&token_type=bearer`, -1},
+		// keys match exactly, once
+		{"200 ACCESS_TOKEN in capitals", reply(200, "application/json", `{"ACCESS_TOKEN":"CObuexDm7nsgkaXUg8bKdBiIR9Mut"}`), BadResponse, "no access_token", -1},
+		{"200 access_token twice", reply(200, "application/json", `{"access_token":"","access_token":"CObuexDm7nsgkaXUg8bKdBiIR9Mut"}`), BadResponse, `the key "access_token" twice`, -1},
+		{"200 expires_in twice", reply(200, "application/json", `{`+issued+`,"expires_in":300,"expires_in":"x"}`), BadResponse, `the key "expires_in" twice`, -1},
+		{"200 Expires_In is not expires_in", reply(200, "application/json", `{`+issued+`,"Expires_In":"x"}`), OK, "token issued", -1},
+		{"200 expires_in negative", reply(200, "application/json", `{`+issued+`,"expires_in":-300}`), BadResponse, "expires_in is \"-300\", not a positive number of seconds", -1},
+		{"200 expires_in zero", reply(200, "application/json", `{`+issued+`,"expires_in":0}`), BadResponse, "not a positive number of seconds", -1},
+		{"400 ERROR in capitals is no error code", reply(400, "application/json", `{"ERROR":"invalid_client"}`), BadResponse, "without an error code", -1},
+		{"400 error twice", reply(400, "application/json", `{"error":"invalid_request","error":"invalid_client"}`), BadResponse, `the key "error" twice`, -1},
+		{"401 error twice", reply(401, "application/json", `{"error":"invalid_client","error":"invalid_scope"}`), BadResponse, `the key "error" twice`, -1},
+		{"400 Yango DESCRIPTION in capitals is not quoted", reply(400, "application/json", `[{"code":400,"DESCRIPTION":"Unknown client"}]`), Invalid, "partner says nothing", -1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
