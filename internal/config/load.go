@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -15,13 +14,14 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/tokenwatch/tokenwatch/internal/safefile"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 )
 
 // Load reads, expands and validates the configuration at path. It returns
 // every problem found; the Config is usable only when !problems.HasErrors().
 func Load(path string, env Env) (*Config, Problems) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, safefile.MaxConfig)
 	if err != nil {
 		return nil, Problems{{File: path, Message: fmt.Sprintf("read configuration: %v", err)}}
 	}
@@ -38,6 +38,9 @@ func Parse(path string, data []byte, env Env) (*Config, Problems) {
 	}
 	if len(doc.Content) == 0 {
 		return nil, Problems{{File: path, Line: 1, Col: 1, Message: "the configuration is empty: at least one check is needed"}}
+	}
+	if !p.aliasesBounded(doc.Content[0]) {
+		return nil, p.problems
 	}
 	cfg := p.config(doc.Content[0])
 	sort.SliceStable(p.problems, func(i, j int) bool {
@@ -130,6 +133,8 @@ func (p *parser) fields(n *yaml.Node, where string, handlers map[string]func(v *
 }
 
 // resolve follows a YAML alias (*name) to the node its anchor (&name) marks.
+// Parse has measured the aliases first (aliasesBounded): they form no cycle
+// and repeat a bounded number of nodes, so following them always ends.
 func resolve(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -284,7 +289,7 @@ func (p *parser) secretFile(n *yaml.Node, key string) (secret.Value, bool) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(p.dir, path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, safefile.MaxSecret)
 	if err != nil {
 		p.errorf(n, "%s: cannot read the secret: %v", key, err)
 		return secret.Value{}, false

@@ -3,7 +3,6 @@ package config
 import (
 	"crypto/x509"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/safefile"
 )
 
 // The sections of the file, one function each, in file order.
@@ -404,7 +404,8 @@ func (p *parser) caFile(n *yaml.Node, path string) {
 	if path == "" {
 		return
 	}
-	data, err := os.ReadFile(path)
+	// A CA bundle may hold many certificates: a configuration's limit, not a secret's.
+	data, err := safefile.Read(path, safefile.MaxConfig)
 	if err != nil {
 		p.errorf(n, "ca_file: %v", err)
 		return
