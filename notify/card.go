@@ -3,7 +3,6 @@ package notify
 import (
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -47,42 +46,42 @@ func CardFor(m Message, now time.Time) Card {
 		if d.Previous != "" {
 			c.Headline += fmt.Sprintf(" (was %s)", d.Previous)
 		}
-		c.Fallback = fmt.Sprintf("[ALERT] %s is %s: %s", d.Check, d.Outcome, d.Detail)
+		c.Fallback = fmt.Sprintf("[ALERT] %s is %s: %s", inert(d.Check), d.Outcome, inertOr(d.Detail))
 		c.Fields = alertFields(d)
 		c.Sections = []string{"*What happened*\n" + quoteBlock(d.Detail), "*What to do*\n" + whatToDo(d)}
 	case alert.KindReminder:
 		c.Emoji = ":repeat:"
 		c.Headline = fmt.Sprintf("Reminder: %s still %s for %s, %d checks", d.Check, d.Outcome, Duration(d.At.Sub(d.Since)), d.Checks)
-		c.Fallback = "[REMINDER] " + c.Headline[len("Reminder: "):]
+		c.Fallback = fmt.Sprintf("[REMINDER] %s still %s for %s, %d checks", inert(d.Check), d.Outcome, Duration(d.At.Sub(d.Since)), d.Checks)
 		c.Fields = alertFields(d)
 		c.Sections = []string{"*Still happening*\n" + quoteBlock(d.Detail), "*What to do*\n" + whatToDo(d)}
 	case alert.KindResolved:
 		c.Emoji = ":white_check_mark:"
 		c.Headline = fmt.Sprintf("Resolved: %s works again", d.Check)
-		c.Fallback = fmt.Sprintf("[RESOLVED] %s works again after %s %s", d.Check, Duration(d.At.Sub(d.Since)), d.Previous)
+		c.Fallback = fmt.Sprintf("[RESOLVED] %s works again after %s %s", inert(d.Check), Duration(d.At.Sub(d.Since)), d.Previous)
 		c.Fields = []Field{
 			{"Was", string(d.Previous)},
 			{"For", Duration(d.At.Sub(d.Since))},
 			{"Since", Timestamp(d.Since)},
 			{"Recovered", Timestamp(d.At)},
-			{"Endpoint", d.Endpoint},
-			{"Fingerprint", fmt.Sprintf("`%s`", d.Fingerprint)},
+			{"Endpoint", escape(d.Endpoint)},
+			{"Fingerprint", inert(d.Fingerprint)},
 		}
 		c.Sections = []string{"*Now*\n" + quoteBlock(d.Detail)}
 	case alert.KindNotice:
 		c.Emoji = ":warning:"
 		c.Headline = "tokenwatch: its state was reset"
-		c.Fallback = "[NOTICE] tokenwatch: " + d.Detail
-		c.Sections = []string{escape(d.Detail)}
+		c.Fallback = "[NOTICE] tokenwatch: " + inertOr(d.Detail)
+		c.Sections = []string{"*What happened*\n" + quoteBlock(d.Detail)}
 	}
 	if d.RotatedFrom != "" {
-		c.Context = append(c.Context, fmt.Sprintf(":key: The secret was rotated: fingerprint `%s` is now `%s`.", d.RotatedFrom, d.Fingerprint))
+		c.Context = append(c.Context, fmt.Sprintf(":key: The secret was rotated: fingerprint %s is now %s.", inert(d.RotatedFrom), inert(d.Fingerprint)))
 	}
 	if m.Late {
 		c.Context = append(c.Context, fmt.Sprintf(":hourglass: Late: decided at %s, delivered only now (%s later) because Slack could not be reached.", Timestamp(d.At), Duration(now.Sub(d.At))))
 		c.Fallback = "(late) " + c.Fallback
 	}
-	c.Context = append(c.Context, fmt.Sprintf("tokenwatch · check `%s` · %s", d.Check, d.Type))
+	c.Context = append(c.Context, fmt.Sprintf("tokenwatch · check %s · %s", inert(d.Check), escape(d.Type)))
 	return c
 }
 
@@ -92,12 +91,12 @@ func alertFields(d alert.Decision) []Field {
 		status = fmt.Sprint(d.HTTPStatus)
 	}
 	return []Field{
-		{"Type", d.Type},
-		{"Endpoint", d.Endpoint},
+		{"Type", escape(d.Type)},
+		{"Endpoint", escape(d.Endpoint)},
 		{"HTTP status", status},
 		{"Since", fmt.Sprintf("%s (%s)", Timestamp(d.Since), Duration(d.At.Sub(d.Since)))},
 		{"Failures in a row", fmt.Sprint(d.FailuresInRow)},
-		{"Fingerprint", fmt.Sprintf("`%s`", d.Fingerprint)},
+		{"Fingerprint", inert(d.Fingerprint)},
 	}
 }
 
@@ -124,11 +123,11 @@ func whatToDo(d alert.Decision) string {
 		return fmt.Sprintf("No verdict on the credential: %s could not answer %d times in a row for %s. "+
 			"If every endpoint looks down at once, suspect our own egress, DNS or proxy first. "+
 			"Otherwise check the endpoint's status with its owner. tokenwatch keeps checking and says when it recovers.",
-			d.Endpoint, d.FailuresInRow, Duration(d.At.Sub(d.Since)))
+			escape(d.Endpoint), d.FailuresInRow, Duration(d.At.Sub(d.Since)))
 	case d.Outcome == checks.BadResponse:
 		return fmt.Sprintf("%s answered outside its documented contract (%d times in a row). The credential may be fine: "+
 			"the endpoint changed or is misconfigured (a login page, a proxy, a moved path). Send the detail above to the endpoint's owner.",
-			d.Endpoint, d.FailuresInRow)
+			escape(d.Endpoint), d.FailuresInRow)
 	}
 	return "See the detail above."
 }
@@ -152,16 +151,17 @@ func courierReissue(d alert.Decision) string {
 		"5. Put the new token where this check reads it (its `token_file` or variable); the fingerprint will change and the next check confirms."
 }
 
+// quoteBlock shows server words as a mrkdwn quote of one inert code span.
 func quoteBlock(s string) string {
-	if s == "" {
-		return "> (no detail)"
-	}
-	return "> " + escape(s)
+	return "> " + inertOr(s)
 }
 
-// escape makes server text inert in mrkdwn: no links, mentions or formatting.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+// inertOr is inert(s), or says there was nothing to quote.
+func inertOr(s string) string {
+	if s == "" {
+		return "(no detail)"
+	}
+	return inert(s)
 }
 
 // Timestamp formats a time for on-call, always in UTC.
@@ -215,7 +215,7 @@ func SummaryCard(ms []Message) Card {
 		if m.Late {
 			late = " _(late)_"
 		}
-		lines = append(lines, fmt.Sprintf("• *%s* `%s` %s: %s%s", d.Kind, d.Check, d.Outcome, escape(d.Detail), late))
+		lines = append(lines, fmt.Sprintf("• *%s* %s %s: %s%s", d.Kind, inert(d.Check), d.Outcome, inertOr(d.Detail), late))
 	}
 	if outages > credentials {
 		c.Sections = append(c.Sections, "Most of these are outages. When many endpoints fail at once, suspect our own egress, DNS or proxy before the partners.")

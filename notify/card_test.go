@@ -29,6 +29,14 @@ func decision(kind alert.Kind, typ string, o checks.Outcome, status int, detail 
 		Detail: detail, Since: since, FailuresInRow: 73, Checks: 73, Fingerprint: "3f2a9c1e", At: at, NewThread: kind == alert.KindAlert}
 }
 
+// hostileError is what a hostile partner puts in its error_description:
+// a channel mention, a phishing link and every mrkdwn formatting mark.
+const hostileError = "<!channel> <https://evil.example/login|click here> *bold* _it_ ~s~ `code` <!here> <!everyone> <@U123> <#C123> & done"
+
+// hostileDetail is the detail a partner check makes of it (checks quotes
+// the partner's words with strconv.Quote).
+const hostileDetail = `credentials rejected (HTTP 400): partner says "invalid_client: ` + hostileError + `"`
+
 // goldenMessages are the messages whose text is pinned by golden files.
 func goldenMessages() map[string][]Message {
 	withLink := decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")
@@ -46,7 +54,21 @@ func goldenMessages() map[string][]Message {
 		d.Check = "partner-" + string(rune('a'+i))
 		storm = append(storm, Message{Decision: d, Late: i < 2})
 	}
+	hostile := decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, hostileDetail)
+	hostileLate := hostile
+	hostileLate.Kind, hostileLate.Outcome, hostileLate.HTTPStatus = alert.KindReminder, checks.Forbidden, 403
+	var hostileStorm []Message
+	for i, d := range []alert.Decision{hostile, hostileLate, hostile} {
+		d.Check = "partner-" + string(rune('a'+i))
+		hostileStorm = append(hostileStorm, Message{Decision: d, Late: i == 1})
+	}
+	notice := alert.Decision{Kind: alert.KindNotice, Check: "tokenwatch", At: at,
+		Detail: "The state file /var/lib/tokenwatch/state.json could not be read (" + hostileError + "); it was moved aside."}
 	return map[string][]Message{
+		"alert-hostile":                {{Decision: hostile}},
+		"alert-hostile-late":           {{Decision: hostileLate, Late: true}},
+		"summary-hostile":              hostileStorm,
+		"notice-hostile":               {{Decision: notice}},
 		"alert-courier-invalid":        {{Decision: withLink}},
 		"alert-courier-invalid-nolink": {{Decision: decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")}},
 		"alert-courier-forbidden":      {{Decision: decision(alert.KindAlert, checks.TypeCourier, checks.Forbidden, 403, "token accepted but not allowed (HTTP 403)")}},

@@ -83,13 +83,18 @@ func packSections(sections []string) []packed {
 }
 
 // cut shortens s to at most limit bytes on a rune boundary, marking the cut.
+// A code span the cut leaves open is closed: left open, Slack would format
+// the server words it quotes.
 func cut(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}
-	i := limit - len("…")
+	i := limit - len("`…")
 	for i > 0 && !utf8Start(s[i]) {
 		i--
+	}
+	if strings.Count(s[:i], "`")%2 == 1 {
+		return s[:i] + "`…"
 	}
 	return s[:i] + "…"
 }
@@ -101,24 +106,25 @@ var (
 	emoji      = regexp.MustCompile(`:[a-z_]+: ?`)
 )
 
-// Text renders a card for a terminal: the same content, without Slack's markup.
+// Text renders a card for a terminal: the same content, without Slack's
+// markup, and with nothing a terminal would act on (see Printable).
 func Text(c Card) string {
 	var b strings.Builder
 	rule := strings.Repeat("─", 72)
-	fmt.Fprintf(&b, "%s\n%s\n", rule, strings.TrimSpace(textEmoji(c.Emoji)+" "+c.Headline))
+	fmt.Fprintf(&b, "%s\n%s\n", rule, Printable(strings.TrimSpace(textEmoji(c.Emoji)+" "+c.Headline)))
 	for _, f := range c.Fields {
-		fmt.Fprintf(&b, "  %-18s %s\n", f.Label+":", Plain(f.Value))
+		fmt.Fprintf(&b, "  %-18s %s\n", Printable(f.Label+":"), Printable(Plain(f.Value)))
 	}
 	for i, s := range c.Sections {
 		if i == 0 || !strings.HasPrefix(s, "• ") || !strings.HasPrefix(c.Sections[i-1], "• ") {
 			b.WriteString("\n") // list lines of a summary stay together
 		}
 		for _, line := range strings.Split(Plain(s), "\n") {
-			fmt.Fprintf(&b, "  %s\n", line)
+			fmt.Fprintf(&b, "  %s\n", Printable(line))
 		}
 	}
 	for _, t := range c.Context {
-		fmt.Fprintf(&b, "  · %s\n", Plain(t))
+		fmt.Fprintf(&b, "  · %s\n", Printable(Plain(t)))
 	}
 	return b.String()
 }
@@ -133,11 +139,22 @@ func textEmoji(e string) string {
 	return "" // reminders and resolutions say so in their headline
 }
 
-// Plain turns Slack mrkdwn into plain text for a terminal: no *bold*,
-// `code` or emoji codes, links shown by their label, entities unescaped.
+var (
+	markup   = strings.NewReplacer("*", "", "_(late)_", "(late)")
+	entities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+)
+
+// Plain turns Slack mrkdwn into plain text for a terminal: no *bold* or
+// emoji codes, links shown by their label, entities unescaped. The content
+// of a `code` span (where server words are quoted) is kept as it is, only
+// its backticks dropped.
 func Plain(s string) string {
-	s = mrkdwnLink.ReplaceAllString(s, "$2")
-	s = emoji.ReplaceAllString(s, "")
-	s = strings.NewReplacer("*", "", "`", "", "_(late)_", "(late)", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
-	return strings.TrimPrefix(s, "> ")
+	parts := strings.Split(s, "`")
+	for i, p := range parts {
+		if i%2 == 0 { // outside code spans
+			p = markup.Replace(emoji.ReplaceAllString(mrkdwnLink.ReplaceAllString(p, "$2"), ""))
+		}
+		parts[i] = entities.Replace(p)
+	}
+	return strings.TrimPrefix(strings.Join(parts, ""), "> ")
 }
