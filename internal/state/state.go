@@ -9,7 +9,6 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -19,10 +18,12 @@ import (
 
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/safefile"
 )
 
 // FormatVersion is the version of the file's format. A file of another
-// version is treated as unreadable: moved aside, reported, started afresh.
+// version, or of the wrong shape, is treated as corrupt: moved aside,
+// reported, started afresh.
 const FormatVersion = 1
 
 // File is the whole state.
@@ -36,6 +37,10 @@ type File struct {
 	// state: a one-shot run starts with an empty registry, and must not
 	// export (or push) a last-success time of zero after a failed run.
 	LastSuccess time.Time `json:"last_success,omitzero"`
+	// Totals are cumulative message counts, across runs (see Count).
+	Totals []Total `json:"totals,omitempty"`
+	// Outputs is each output's last success and failure (see RecordOutput).
+	Outputs map[string]OutputStatus `json:"outputs,omitempty"`
 }
 
 // Record is what is kept for one check.
@@ -88,7 +93,7 @@ func (f *File) Prune(list []config.Check) []string {
 	}
 	kept := f.Outbox[:0]
 	for _, p := range f.Outbox {
-		if _, ok := keys[p.Check]; ok {
+		if _, ok := keys[p.Check]; ok || p.Check == NoticeCheck {
 			kept = append(kept, p)
 		}
 	}
@@ -110,6 +115,9 @@ func (f *File) Record(c config.Check) *Record {
 type Store struct {
 	path string
 	lock *os.File
+	// unreadable is why Load could not read what is at path: Save must not
+	// replace something it never read.
+	unreadable error
 }
 
 // ErrLocked is returned by Open when another run holds the state.
@@ -161,9 +169,14 @@ type Corruption struct {
 
 // Load reads the state. A missing file is an empty state. A corrupt or
 // unreadable file is moved aside with a timestamp and reported, and Load
-// returns an empty state: the run goes on, alerting afresh.
+// returns an empty state: the run goes on, alerting afresh. A path that is
+// not a state file at all (see read) is an error, with an empty state the
+// run may still alert from; Save then refuses to replace it.
 func (s *Store) Load(now time.Time) (*File, *Corruption, error) {
 	f, reason, err := read(s.path)
+	if err != nil {
+		s.unreadable = err
+	}
 	if err != nil || reason == "" {
 		return f, nil, err
 	}
@@ -176,7 +189,8 @@ func (s *Store) Load(now time.Time) (*File, *Corruption, error) {
 }
 
 // Peek reads the state without a lock and without moving anything: for dry
-// runs, which must change nothing.
+// runs, which must change nothing. Like Load, it returns a usable empty
+// state along with an error.
 func Peek(path string) (*File, *Corruption, error) {
 	f, reason, err := read(path)
 	if reason != "" {
@@ -185,34 +199,46 @@ func Peek(path string) (*File, *Corruption, error) {
 	return f, nil, err
 }
 
-// read returns the state, or a reason why the file is corrupt.
+// maxFileSize bounds the state file, and so what a run spends reading it.
+// 10,000 checks, each with an active alert, a thread and a message
+// waiting, take 12 MB: this leaves room for the backlog of a long Slack
+// outage. A larger file is not one tokenwatch wrote, and decoding it would
+// cost a run seconds and hundreds of MB.
+const maxFileSize = 32 << 20
+
+// read returns the state, or a reason why the file is corrupt. A path that
+// does not name a state file at all is an error instead: a FIFO, a device,
+// a directory, or a file larger than any state tokenwatch writes means
+// state.path points at the wrong thing. Moving that aside would damage
+// whatever it is (as root, /dev/null itself), and a silent reset would
+// re-alert on every run with nobody told why; an error makes every run
+// exit 3 naming the path, until a person fixes the configuration.
 func read(path string) (*File, string, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := safefile.Read(path, maxFileSize)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return New(), "", nil
-	}
-	if err != nil {
+	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge):
+		return New(), "", fmt.Errorf("read state: %w: state.path must name tokenwatch's own state file; it was left as it is", err)
+	case err != nil:
 		return New(), "unreadable: " + err.Error(), nil
 	}
-	var f File
-	if err := json.Unmarshal(data, &f); err != nil {
-		return New(), "not valid JSON: " + err.Error(), nil
+	f, reason := decode(data)
+	if reason != "" {
+		return New(), reason, nil
 	}
-	if f.Version != FormatVersion {
-		return New(), fmt.Sprintf("format version %d, this tokenwatch reads %d", f.Version, FormatVersion), nil
-	}
-	if f.Checks == nil {
-		f.Checks = map[string]*Record{}
-	}
-	return &f, "", nil
+	return f, "", nil
 }
 
 // Save writes the state atomically: a temp file in the same directory,
 // fsync, rename, fsync of the directory. A crash leaves the old file or the
 // new one, never half of one.
 func (s *Store) Save(f *File) error {
+	if s.unreadable != nil {
+		return fmt.Errorf("state not saved: %w", s.unreadable)
+	}
 	f.Version = FormatVersion
-	data, err := json.MarshalIndent(f, "", "  ")
+	data, err := encode(f)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
@@ -226,7 +252,7 @@ func (s *Store) Save(f *File) error {
 		tmp.Close()
 		return fmt.Errorf("write state: %w", err)
 	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write state: %w", err)
 	}

@@ -1,0 +1,342 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+)
+
+// maxDepth bounds how deeply the file may nest. The format nests four
+// levels (file, checks, record, active); the bound only keeps a file of
+// millions of '[' from costing a stack frame each before the strict decode
+// would refuse it.
+const maxDepth = 16
+
+// decode parses the bytes of a state file. A non-empty reason says why they
+// are not a state file tokenwatch can act on, naming the field: the caller
+// treats the file as corrupt. A File returned with an empty reason has
+// passed validate, so every record and message in it can be used as is.
+func decode(data []byte) (*File, string) {
+	if reason := checkStructure(data); reason != "" {
+		return nil, reason
+	}
+	// The version is read first, so that a file of another format is
+	// reported as such rather than by the first field it does not share.
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, "version: not a whole number"
+	}
+	if probe.Version == nil {
+		return nil, "version: missing"
+	}
+	if *probe.Version != FormatVersion {
+		return nil, fmt.Sprintf("format version %d, this tokenwatch reads %d", *probe.Version, FormatVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		return nil, "does not match the state format: " + err.Error()
+	}
+	if f.Checks == nil {
+		f.Checks = map[string]*Record{}
+	}
+	if reason := f.validate(); reason != "" {
+		return nil, reason
+	}
+	return &f, ""
+}
+
+// encode is the file's bytes as Save writes them.
+func encode(f *File) ([]byte, error) {
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// frame is one open object or array during checkStructure's walk.
+type frame struct {
+	path  string
+	keys  map[string]bool // folded keys seen so far; nil for an array
+	key   string          // the key whose value comes next
+	isKey bool            // the next token of this object is a key
+	index int             // the next element's index, in an array
+}
+
+// checkStructure walks the document token by token: it must be one JSON
+// object and nothing after it, nested no deeper than maxDepth, with no key
+// twice in one object. encoding/json quietly keeps the last of two
+// duplicate keys, matching field names case-insensitively, so without this
+// a file could say two things and be read as one of them.
+func checkStructure(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // a number is only skipped here; no need to convert it
+	first, err := dec.Token()
+	switch {
+	case errors.Is(err, io.EOF):
+		return "empty file"
+	case err != nil:
+		return "not valid JSON: " + err.Error()
+	case first != json.Delim('{'):
+		return "not a JSON object"
+	}
+	stack := []frame{{keys: map[string]bool{}, isKey: true}}
+	for len(stack) > 0 {
+		tok, err := dec.Token()
+		if err != nil {
+			return "not valid JSON: " + unexpectedEOF(err).Error()
+		}
+		top := &stack[len(stack)-1]
+		if tok == json.Delim('}') || tok == json.Delim(']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top.isKey {
+			k, _ := tok.(string) // the decoder allows nothing else here
+			folded := fold(k)
+			if top.keys[folded] {
+				return fmt.Sprintf("%s: duplicate key %q", orTop(top.path), k)
+			}
+			top.keys[folded] = true
+			top.key, top.isKey = k, false
+			continue
+		}
+		delim, opens := tok.(json.Delim)
+		path := ""
+		if opens {
+			path = top.child()
+		}
+		top.isKey = top.keys != nil
+		top.index++
+		if !opens {
+			continue
+		}
+		if len(stack) == maxDepth {
+			return path + ": nested deeper than the state format"
+		}
+		next := frame{path: path}
+		if delim == '{' {
+			next.keys, next.isKey = map[string]bool{}, true
+		}
+		stack = append(stack, next)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "data after the JSON object"
+	}
+	return ""
+}
+
+// child is the path of the value that comes next in f.
+func (f *frame) child() string {
+	if f.keys == nil {
+		return fmt.Sprintf("%s[%d]", f.path, f.index)
+	}
+	if f.path == "" {
+		return f.key
+	}
+	return f.path + "." + f.key
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "top level"
+	}
+	return path
+}
+
+// unexpectedEOF says "unexpected end" for a document that stops inside a
+// value, where the decoder reports a bare io.EOF.
+func unexpectedEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// fold maps a key to the same string as every key encoding/json would
+// match it with (its field names match under Unicode simple case folding,
+// where "K", "k" and the Kelvin sign are one letter).
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
+}
+
+// validate returns why a decoded file cannot be acted on, naming the first
+// offending field, or "" when every record and message has the shape the
+// rest of tokenwatch relies on. It accepts everything Save writes.
+func (f *File) validate() string {
+	for _, name := range slices.Sorted(maps.Keys(f.Checks)) {
+		rec := f.Checks[name]
+		switch {
+		case name == "":
+			return "checks: a record with an empty name"
+		case rec == nil:
+			return "checks." + name + ": null record"
+		}
+		if p := rec.problem(); p != "" {
+			return "checks." + name + "." + p
+		}
+	}
+	for i, p := range f.Outbox {
+		if p == (Pending{}) {
+			return fmt.Sprintf("outbox[%d]: null or empty message", i)
+		}
+		if problem := p.problem(); problem != "" {
+			return fmt.Sprintf("outbox[%d].%s", i, problem)
+		}
+	}
+	if _, empty := f.Outputs[""]; empty {
+		return "outputs: an output with an empty name"
+	}
+	return totalsProblem(f.Totals)
+}
+
+// totalsProblem checks the cumulative counts: each is one notifier, kind
+// and result, counted once (Count adds to the first match only, and the
+// metrics would export two series with the same labels), and never below 0.
+func totalsProblem(totals []Total) string {
+	seen := map[Total]bool{}
+	for i, t := range totals {
+		switch {
+		case t.Notifier == "" || t.Kind == "":
+			return fmt.Sprintf("totals[%d]: notifier or kind missing", i)
+		case t.Result != "sent" && t.Result != "failed":
+			return fmt.Sprintf("totals[%d].result: %q is neither sent nor failed", i, t.Result)
+		case t.Value < 0:
+			return fmt.Sprintf("totals[%d].value: negative (%v)", i, t.Value)
+		}
+		key := Total{Notifier: t.Notifier, Kind: t.Kind, Result: t.Result}
+		if seen[key] {
+			return fmt.Sprintf("totals[%d]: %s %s %s counted twice", i, t.Notifier, t.Kind, t.Result)
+		}
+		seen[key] = true
+	}
+	return ""
+}
+
+// problem is what is wrong with a record, as "field: why", or "".
+func (r *Record) problem() string {
+	if r.Key == "" {
+		return "key: missing"
+	}
+	if p := trackProblem(r.Track); p != "" {
+		return p
+	}
+	if t := r.Thread; t != nil && (t.Channel == "" || t.TS == "") {
+		// threadOf would hand Slack an empty channel or thread_ts.
+		return "thread: channel or ts missing"
+	}
+	return ""
+}
+
+func trackProblem(t alert.Track) string {
+	if p := first(outcomeProblem("outcome", t.Outcome), statusProblem(t.HTTPStatus),
+		negative("failures_in_row", t.FailuresInRow), negative("oks_in_row", t.OKsInRow)); p != "" {
+		return p
+	}
+	a := t.Active
+	switch {
+	case a == nil:
+		return ""
+	case !known(a.Outcome) || a.Outcome == checks.OK:
+		return fmt.Sprintf("active.outcome: %q is not a failing outcome", a.Outcome)
+	case a.Since.IsZero():
+		return "active.since: missing"
+	case a.FiredAt.IsZero():
+		return "active.fired_at: missing"
+	case a.LastNotified.IsZero():
+		// A reminder would be due at once, and at every run after.
+		return "active.last_notified: missing"
+	}
+	return negative("active.checks", a.Checks)
+}
+
+// problem is what is wrong with an undelivered message, as "field: why".
+func (p Pending) problem() string {
+	if p.Check == "" {
+		return "check: missing"
+	}
+	if p.At.IsZero() {
+		return "at: missing"
+	}
+	return first(outcomeProblem("outcome", p.Outcome), outcomeProblem("previous", p.Previous),
+		kindProblem(p.Decision), statusProblem(p.HTTPStatus), negative("failures_in_row", p.FailuresInRow),
+		negative("checks", p.Checks), negative("attempts", p.Attempts))
+}
+
+// kindProblem checks what a message of each kind must carry for its text
+// to be written: the outcome it is about, and since when.
+func kindProblem(d alert.Decision) string {
+	switch d.Kind {
+	case alert.KindAlert, alert.KindReminder:
+		if d.Outcome == "" || d.Outcome == checks.OK {
+			return fmt.Sprintf("outcome: %q is not a failing outcome", d.Outcome)
+		}
+	case alert.KindResolved:
+		if d.Outcome != checks.OK {
+			return fmt.Sprintf("outcome: a resolution with outcome %q", d.Outcome)
+		}
+	case alert.KindNotice:
+		return "" // about tokenwatch itself: no outcome, no since
+	default:
+		return fmt.Sprintf("kind: unknown kind %q", d.Kind)
+	}
+	if d.Since.IsZero() {
+		return "since: missing"
+	}
+	return ""
+}
+
+// first is the first problem found, or "".
+func first(problems ...string) string {
+	for _, p := range problems {
+		if p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+// outcomeProblem accepts one of the five outcomes, or none ("": a check
+// that has not had a result yet, a message about tokenwatch itself).
+func outcomeProblem(field string, o checks.Outcome) string {
+	if o != "" && !known(o) {
+		return fmt.Sprintf("%s: unknown outcome %q", field, o)
+	}
+	return ""
+}
+
+// statusProblem accepts an HTTP status, or 0 when there was no answer.
+func statusProblem(status int) string {
+	if status != 0 && (status < 100 || status > 999) {
+		return fmt.Sprintf("http_status: %d is not an HTTP status", status)
+	}
+	return ""
+}
+
+func negative(field string, n int) string {
+	if n < 0 {
+		return fmt.Sprintf("%s: negative (%d)", field, n)
+	}
+	return ""
+}
+
+func known(o checks.Outcome) bool { return slices.Contains(checks.Outcomes, o) }
