@@ -64,6 +64,13 @@ func (p *Pinger) Report(ctx context.Context, rep *job.Report) error {
 	return p.ping(ctx, "", body)
 }
 
+// maxAnswer bounds what is read of the service's answer: only the status
+// matters, and reading a little lets the connection be reused.
+const maxAnswer = 4 << 10
+
+// ping posts body to URL+suffix. The client (version.Client unless a test
+// injects one) follows no redirect, so the URL goes nowhere but its own
+// host; and no error quotes it, since whoever has it can ping.
 func (p *Pinger) ping(ctx context.Context, suffix, body string) error {
 	client := p.Client
 	if client == nil {
@@ -81,17 +88,23 @@ func (p *Pinger) ping(ctx context.Context, suffix, body string) error {
 	resp, err := client.Do(req)
 	if err != nil {
 		// The error quotes the URL, which is secret: say what happened instead.
-		return fmt.Errorf("%s failed: %s", what, describe(err))
+		return fmt.Errorf("%s failed: %s", what, p.describe(err))
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode >= 300 {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return fmt.Errorf("%s: the heartbeat service answered a redirect (HTTP %d); redirects are not followed: check heartbeat.url", what, resp.StatusCode)
+	case resp.StatusCode >= 300:
 		return fmt.Errorf("%s: HTTP %d", what, resp.StatusCode)
 	}
 	return nil
 }
 
-func describe(err error) string {
-	v := checks.ClassifyError(err, Timeout)
-	return v.Detail
+// describe says why no answer came. The URL is scrubbed as well, in case a
+// transport error the classifier does not know quotes it.
+func (p *Pinger) describe(err error) string {
+	var scrub secret.Scrubber
+	scrub.Add(p.URL.Reveal())
+	return scrub.Scrub(checks.ClassifyError(err, Timeout).Detail)
 }

@@ -3,7 +3,11 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,8 +61,55 @@ func (p *Pushgateway) Report(ctx context.Context, _ *job.Report) error {
 	if client == nil {
 		client = version.Client(10 * time.Second)
 	}
-	if err := push.New(p.URL, p.Job).Gatherer(p.Gatherer).Client(client).AddContext(ctx); err != nil {
-		return fmt.Errorf("push to %s: %w", p.URL, err)
+	if err := push.New(p.URL, p.Job).Gatherer(p.Gatherer).Client(gatewayClient{client}).AddContext(ctx); err != nil {
+		return fmt.Errorf("push to %s: %w", redactURL(p.URL), err)
 	}
 	return nil
+}
+
+// maxGatewayAnswer bounds what is read of an error answer: the gateway says
+// why in a line; a longer body is not worth the memory.
+const maxGatewayAnswer = 4 << 10
+
+// maxGatewayExcerpt bounds the gateway's words quoted in an error.
+const maxGatewayExcerpt = 200
+
+// gatewayClient answers the push library's requests with an error of its
+// own for anything but a success: the library would read an error body
+// whole and quote it raw, URL included, and would call a redirect (which
+// the client does not follow, so credentials stay on the configured
+// host) an unexpected status.
+type gatewayClient struct{ c *http.Client }
+
+// Do implements push.HTTPDoer.
+func (g gatewayClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := g.c.Do(req)
+	if err != nil || resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, fmt.Errorf("the Pushgateway answered a redirect (HTTP %d); redirects are not followed: check metrics.pushgateway.url", resp.StatusCode)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxGatewayAnswer)) // a short body is still worth quoting
+	return nil, fmt.Errorf("the Pushgateway answered HTTP %d: %s", resp.StatusCode, excerpt(string(body)))
+}
+
+// excerpt quotes the start of s as one printable line, so a hostile answer
+// cannot drive the terminal or forge log lines.
+func excerpt(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > maxGatewayExcerpt {
+		s = strings.ToValidUTF8(s[:maxGatewayExcerpt], "") + "…"
+	}
+	return strconv.QuoteToGraphic(s)
+}
+
+// redactURL is u without the password it may carry for Basic auth.
+func redactURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "the configured URL"
+	}
+	return parsed.Redacted()
 }

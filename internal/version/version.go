@@ -56,7 +56,14 @@ func (t Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return base.RoundTrip(r)
 }
 
-// Client is an HTTP client with a timeout that identifies tokenwatch.
+// Client is an HTTP client with a timeout that identifies tokenwatch and
+// never follows a redirect: Slack, the heartbeat and the Pushgateway are
+// reached through URLs that are secrets (or carry them), and following a
+// redirect would re-send the request, with a Referer quoting that URL, to
+// a host nobody configured. The caller gets the 3xx answer itself and
+// treats it as a failed delivery.
 func Client(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: Transport{}}
+	return &http.Client{Timeout: timeout, Transport: Transport{}, CheckRedirect: refuseRedirect}
 }
+
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
