@@ -1,13 +1,15 @@
 package notify
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -29,6 +31,7 @@ type Slack struct {
 	retry    Retry
 	logger   *slog.Logger
 	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
 }
 
 var _ Notifier = (*Slack)(nil)
@@ -40,12 +43,16 @@ type SlackOptions struct {
 	BotToken   secret.Value
 	Channel    string
 	APIURL     string // bot mode: methods are posted to {APIURL}chat.postMessage
-	// Client is the HTTP client; nil means one with a 10s timeout.
+	// Client is the HTTP client; nil means version.Client with a 10s
+	// timeout, which follows no redirect.
 	Client *http.Client
 	Retry  Retry
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the clock (a Retry-After date counts from it); nil means time.Now.
 	Now func() time.Time
+	// Sleep waits d between attempts, or until ctx is done (then it returns
+	// ctx's error); nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Retry says how hard one Send tries before leaving the message to the next run.
@@ -56,6 +63,14 @@ type Retry struct {
 	// a longer Retry-After leaves the message to the next run. 0 means 30s.
 	MaxWait time.Duration
 }
+
+// maxWebhookAnswer bounds what is read of a webhook's answer: "ok" or an
+// error string is all Slack sends.
+const maxWebhookAnswer = 4 << 10
+
+// maxAPIAnswer bounds what slack-go decodes of a Web API answer, which
+// echoes the posted message.
+const maxAPIAnswer = 1 << 20
 
 // NewSlack returns a Slack notifier.
 func NewSlack(o SlackOptions) *Slack {
@@ -77,9 +92,12 @@ func NewSlack(o SlackOptions) *Slack {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Slack{webhook: o.WebhookURL, botToken: o.BotToken, channel: o.Channel, client: o.Client, retry: o.Retry, logger: o.Logger, now: o.Now}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	s := &Slack{webhook: o.WebhookURL, botToken: o.BotToken, channel: o.Channel, client: o.Client, retry: o.Retry, logger: o.Logger, now: o.Now, sleep: o.Sleep}
 	if !o.BotToken.Empty() {
-		s.api = slack.New(o.BotToken.Reveal(), slack.OptionAPIURL(o.APIURL), slack.OptionHTTPClient(o.Client))
+		s.api = slack.New(o.BotToken.Reveal(), slack.OptionAPIURL(o.APIURL), slack.OptionHTTPClient(botClient{client: o.Client, now: o.Now}))
 	}
 	return s
 }
@@ -158,113 +176,136 @@ func (s *Slack) SendSummary(ctx context.Context, ms []Message) error {
 }
 
 func (s *Slack) postWebhook(ctx context.Context, text string, blocks []slack.Block) error {
-	msg := &slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
-	return s.do(ctx, func(ctx context.Context) error {
-		return slack.PostWebhookCustomHTTPContext(ctx, s.webhook.Reveal(), s.client, msg)
-	})
+	payload, err := json.Marshal(slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}})
+	if err != nil {
+		return fmt.Errorf("encode the Slack message: %w", err)
+	}
+	return s.do(ctx, func(ctx context.Context) error { return s.webhookOnce(ctx, payload) })
 }
 
-// do runs op, retrying with backoff on 5xx, network errors and 429 (after
-// Retry-After). The error it returns never contains the webhook URL or the
-// bot token: errors from net/http quote the URL, so they are described
-// rather than passed on.
+// webhookOnce posts payload to the webhook once. slack-go's webhook helper
+// is not used: it drops Slack's error string, which is the only thing that
+// tells a removed webhook from an outage.
+func (s *Slack) webhookOnce(ctx context.Context, payload []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhook.Reveal(), bytes.NewReader(payload))
+	if err != nil {
+		return &failure{class: Permanent, reason: webhookSetting + " is not a valid URL"} // err quotes the URL
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxWebhookAnswer))
+	if err != nil {
+		return fmt.Errorf("read Slack's answer: %w", err)
+	}
+	if f := webhookAnswer(resp.StatusCode, resp.Header, body, s.now()); f != nil {
+		return f
+	}
+	return nil
+}
+
+// do runs op, retrying transient failures with backoff and rate limits
+// after Retry-After, as long as the run goes on. A permanent failure is
+// not retried: Slack would refuse again until a person fixes the
+// configuration. The error it returns never contains the webhook URL or
+// the bot token.
 func (s *Slack) do(ctx context.Context, op func(context.Context) error) error {
 	backoff := s.retry.Backoff
+	var last *failure
 	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil {
+			return stopped(ctx, last, attempt-1)
+		}
 		err := op(ctx)
 		if err == nil {
 			return nil
 		}
-		wait, retryable := retryWait(err, backoff)
-		if !retryable || attempt >= s.retry.Attempts || wait > s.retry.MaxWait {
-			return &DeliveryError{Attempts: attempt, Reason: s.describe(err)}
+		if ctx.Err() != nil {
+			return stopped(ctx, last, attempt) // the call failed because the run stopped
 		}
-		s.logger.Debug("slack delivery failed, retrying", "attempt", attempt, "wait", wait.String(), "error", s.describe(err))
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return &DeliveryError{Attempts: attempt, Reason: s.describe(err) + "; then the run was stopped"}
+		last = s.classify(err)
+		wait := backoff
+		if last.class == RateLimited && last.wait > 0 {
+			wait = last.wait
+		}
+		switch {
+		case last.class == Permanent || attempt >= s.retry.Attempts:
+			return &DeliveryError{Class: last.class, Reason: last.reason, Attempts: attempt}
+		case wait > s.retry.MaxWait:
+			return &DeliveryError{Class: last.class, Reason: last.reason + ": too long to wait within this run", Attempts: attempt}
+		}
+		s.logger.Debug("slack delivery failed, retrying", "attempt", attempt, "wait", wait.String(), "class", string(last.class), "error", last.reason)
+		if s.sleep(ctx, wait) != nil {
+			return stopped(ctx, last, attempt)
 		}
 		backoff *= 2
 	}
 }
 
-// describe is Describe with the webhook URL and bot token scrubbed, in case
-// an error type Describe does not know quotes them.
-func (s *Slack) describe(err error) string {
+// stopped is the error of a delivery the run's end interrupted: the
+// message stays undelivered, for the next run.
+func stopped(ctx context.Context, last *failure, attempts int) error {
+	reason := "the run was stopped before Slack accepted the message"
+	if last != nil {
+		reason += " (earlier: " + last.reason + ")"
+	}
+	return &DeliveryError{Class: Transient, Reason: reason, Attempts: attempts, stopped: ctx.Err()}
+}
+
+// classify is the package's classify with the webhook URL and bot token
+// scrubbed, in case an error quotes them after all: a hostile answer may
+// echo the request's path, which holds the webhook's token.
+func (s *Slack) classify(err error) *failure {
 	var scrub secret.Scrubber
 	scrub.Add(s.webhook.Reveal(), s.botToken.Reveal())
-	return scrub.Scrub(Describe(err))
-}
-
-// DeliveryError is a message that could not be delivered.
-type DeliveryError struct {
-	Attempts int
-	Reason   string
-}
-
-// Error says why, without the webhook URL or the token.
-func (e *DeliveryError) Error() string {
-	return fmt.Sprintf("slack: %s (after %d attempts)", e.Reason, e.Attempts)
-}
-
-// retryWait says whether err is worth another attempt, and after how long.
-func retryWait(err error, backoff time.Duration) (time.Duration, bool) {
-	var rl *slack.RateLimitedError
-	var sc slack.StatusCodeError
-	var se slack.SlackErrorResponse
-	var netErr net.Error
-	switch {
-	case errors.As(err, &rl):
-		return rl.RetryAfter, true
-	case errors.As(err, &sc):
-		return backoff, sc.Code == http.StatusTooManyRequests || sc.Code >= 500
-	case errors.As(err, &se):
-		switch se.Err {
-		case "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
-			return backoff, true
-		}
-		return 0, false
-	case errors.Is(err, context.Canceled):
-		return 0, false
-	case errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
-		return backoff, true
+	if u, perr := url.Parse(s.webhook.Reveal()); perr == nil {
+		scrub.Add(u.EscapedPath(), path.Base(u.Path))
 	}
-	var urlErr *url.Error
-	return backoff, errors.As(err, &urlErr) // other transport failures: connection reset, EOF
+	f := *classify(err)
+	f.reason = scrub.Scrub(f.reason)
+	return &f
 }
 
-// Describe says what went wrong with a Slack call without quoting the URL
-// (a webhook URL is a secret) or anything the server echoed.
-func Describe(err error) string {
-	var rl *slack.RateLimitedError
-	var sc slack.StatusCodeError
-	var se slack.SlackErrorResponse
-	var de *DeliveryError
-	var urlErr *url.Error
-	switch {
-	case errors.As(err, &de):
-		return de.Reason
-	case errors.As(err, &rl):
-		return fmt.Sprintf("rate limited by Slack (Retry-After %s)", rl.RetryAfter)
-	case errors.As(err, &sc):
-		return fmt.Sprintf("Slack answered HTTP %d", sc.Code)
-	case errors.As(err, &se):
-		return "Slack refused the message: " + se.Err
-	case errors.As(err, &urlErr):
-		var netErr net.Error
-		if errors.As(urlErr.Err, &netErr) && netErr.Timeout() {
-			return "Slack did not answer in time"
-		}
-		var opErr *net.OpError
-		if errors.As(urlErr.Err, &opErr) {
-			return "cannot reach Slack: " + opErr.Err.Error()
-		}
-		return "cannot reach Slack: " + urlErr.Err.Error()
-	case errors.Is(err, context.DeadlineExceeded):
-		return "Slack did not answer in time"
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return "Slack call failed: " + err.Error()
+}
+
+// botClient is what slack-go posts through. It turns every answer but
+// HTTP 200 into a classified failure itself: slack-go reports a
+// Retry-After date as a strconv error, and any other status as a bare
+// number. It also bounds the body slack-go decodes.
+type botClient struct {
+	client *http.Client
+	now    func() time.Time
+}
+
+// Do implements slack-go's HTTP client interface.
+func (b botClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(resp.Body, maxAPIAnswer), resp.Body}
+		return resp, nil
+	}
+	resp.Body.Close()
+	if f := byStatus(resp.StatusCode, resp.Header, b.now(), apiSetting); f != nil {
+		return nil, f
+	}
+	return nil, &failure{class: Permanent, reason: fmt.Sprintf("Slack answered HTTP %d: check %s", resp.StatusCode, apiSetting)}
 }
