@@ -39,11 +39,21 @@ Run "tokenwatch COMMAND --help" for a command's flags.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx := context.Background()
+	if len(os.Args) > 1 && catchesSignals[os.Args[1]] {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		// The first signal starts a graceful stop; a second one kills, as
+		// the default handling does.
+		context.AfterFunc(ctx, stop)
+	}
+	os.Exit(dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// catchesSignals are the commands that stop gracefully on SIGTERM/SIGINT
+// (deliver or keep what was decided, save, report). Every other command
+// has nothing to keep, and dies at once as a signal's default says.
+var catchesSignals = map[string]bool{"run": true, "serve": true, "demo": true}
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {

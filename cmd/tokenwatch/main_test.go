@@ -94,7 +94,9 @@ func newRecordingSlack(t *testing.T) *recordingSlack {
 		s.mu.Unlock()
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			fmt.Fprintf(w, `{"ok":true,"channel":"C1","ts":"1700000000.%06d"}`, n)
+			return
 		}
+		fmt.Fprint(w, "ok") // an incoming webhook's only success
 	}))
 	t.Cleanup(s.Close)
 	return s

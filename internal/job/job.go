@@ -27,6 +27,9 @@ type Job struct {
 	Now func() time.Time
 	// StateWait is how long a pass waits for another run's state lock; 0 means 5s.
 	StateWait time.Duration
+	// Grace is how long a pass keeps delivering after its context is
+	// cancelled (SIGTERM); 0 means DefaultGrace.
+	Grace time.Duration
 	// Outputs receive every pass's report after the messages are sent:
 	// metrics, textfile, Pushgateway, heartbeat. Their errors mean exit 3.
 	Outputs []Output
@@ -72,13 +75,37 @@ type Report struct {
 	Tracks map[string]alert.Track
 	// DryRun is set when nothing was sent or written.
 	DryRun bool
-	// LastSuccess is when a pass last delivered everything and saved the
-	// state: this one, or an earlier one; zero when unknown.
+	// LastSuccess is the start of the last pass that delivered every
+	// message, saved the state and wrote or pushed every output, as the
+	// state knew it when this pass began: an output cannot report its own
+	// success, so this pass's own success shows in the next pass's report.
+	// Zero when unknown.
 	LastSuccess time.Time
+	// Totals are the cumulative message counts by notifier, kind and
+	// result, this pass included. In run they are kept in the state, so
+	// they only grow from run to run and increase() works on a textfile or
+	// a Pushgateway.
+	Totals []Total
+	// Outputs is, per output name ("textfile", "pushgateway", "heartbeat",
+	// "state"), when it last succeeded and last failed, as the state knew
+	// it when this pass began (this pass's own outcome for "state").
+	Outputs map[string]OutputStatus
 	// Pending is how many messages wait for the next run; -1 when unknown
 	// (the state could not be read).
 	Pending int
 }
+
+// Total is one cumulative message count.
+type Total struct {
+	Notifier string
+	Kind     string
+	Result   string // "sent" or "failed"
+	Value    float64
+}
+
+// OutputStatus is when an output last succeeded and last failed; zero
+// times mean never (as far as the state remembers).
+type OutputStatus = state.OutputStatus
 
 // Notification is one message the pass sent or meant to send.
 type Notification struct {
@@ -101,7 +128,17 @@ func (j *Job) now() time.Time {
 	return time.Now()
 }
 
-// Run performs one pass: check, move the alert state, notify, save, report.
+// DefaultGrace is how long a pass goes on delivering after it is told to
+// stop (SIGTERM): enough for a message in flight, well inside Kubernetes'
+// 30 s grace period.
+const DefaultGrace = 5 * time.Second
+
+// Run performs one pass: check, move the alert state, notify (recording
+// each delivery as it happens), report to the outputs, save.
+//
+// The order is chosen for on-call: a message is sent even when the state
+// cannot be saved (a repeat on the next run is acceptable, silence is not),
+// and a crash repeats at most the message that was in flight.
 func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	rep := &Report{Started: j.now(), DryRun: opts.DryRun, Tracks: map[string]alert.Track{}, Pending: -1}
 	wall := time.Now() // the duration is real time, whatever clock the job is given
@@ -124,35 +161,114 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 			"http_status", r.HTTPStatus, "duration", r.Duration.Round(time.Millisecond).String(),
 			"fingerprint", r.Fingerprint, "detail", r.Detail)
 	}
-	// Alerting goes on after a SIGTERM: what was decided is sent or kept.
-	alertCtx := context.WithoutCancel(ctx)
-	j.alert(alertCtx, rep, opts.DryRun)
+	// What was decided is sent or kept after a SIGTERM, but only for the
+	// grace period: then every retry stops, the rest waits in the outbox.
+	deliverCtx, cancel := j.graceContext(ctx)
+	defer cancel()
+	j.stateMu.Lock()
+	defer j.stateMu.Unlock()
+	sess := j.alert(deliverCtx, rep, opts.DryRun)
+	defer sess.close() // also when an output panics: serve recovers and goes on
 	rep.Duration = time.Since(wall)
 	starting.Wait()
-	if !opts.DryRun {
-		for _, out := range j.Outputs {
-			if err := out.Report(alertCtx, rep); err != nil {
-				rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %v", out.Name(), err))
-				j.Logger.Error("output not delivered", "output", out.Name(), "error", err.Error())
-			}
+	if opts.DryRun {
+		return rep
+	}
+	results := map[string]error{}
+	for _, out := range j.Outputs {
+		err := out.Report(deliverCtx, rep)
+		results[out.Name()] = err
+		if err != nil {
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %v", out.Name(), err))
+			j.Logger.Error("output not delivered", "output", out.Name(), "error", err.Error())
 		}
 	}
+	sess.finish(rep, results)
 	return rep
 }
 
-// alert moves the state and sends what the policy decides, under the state lock.
-func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
-	j.stateMu.Lock()
-	defer j.stateMu.Unlock()
+// graceContext is ctx without its cancellation, cancelled Grace after ctx is.
+func (j *Job) graceContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	grace := j.Grace
+	if grace == 0 {
+		grace = DefaultGrace
+	}
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		j.Logger.Warn("stopping: delivering for at most the grace period, then keeping the rest for the next run", "grace", grace.String())
+		time.AfterFunc(grace, cancel)
+	})
+	return out, func() { stop(); cancel() }
+}
+
+// session is one pass's hold on the state: the file as it is being moved,
+// and the store it is saved to (nil in a dry run, or when the state cannot
+// be locked: then nothing is saved and the pass says so).
+type session struct {
+	job     *Job
+	store   *state.Store
+	st      *state.File
+	saveErr error // the first save that failed; later ones are not repeated
+}
+
+// save writes the state as it is now. A failure is remembered and reported
+// once, at the end; the pass goes on delivering.
+func (s *session) save() {
+	if s.store == nil || s.saveErr != nil {
+		return
+	}
+	if err := s.store.Save(s.st); err != nil {
+		s.saveErr = err
+		s.job.Logger.Error("state not saved; messages are still sent, and the next run may repeat them",
+			"path", s.job.Config.State.Path, "error", err.Error())
+	}
+}
+
+// finish records how the outputs did and whether the pass was a success,
+// saves, and releases the state.
+func (s *session) finish(rep *Report, outputs map[string]error) {
+	if s.store == nil {
+		return
+	}
+	for name, err := range outputs {
+		if name == metricsOutput {
+			continue // the registry in memory: it cannot fail in a way anyone must hear about
+		}
+		s.st.RecordOutput(name, rep.Started, err)
+	}
+	// The final save's own failure cannot be recorded in the file it failed
+	// to write: the next pass finds the state's last success unchanged.
+	s.st.RecordOutput(state.OutputState, rep.Started, s.saveErr)
+	if s.saveErr == nil && rep.Delivered() {
+		s.st.LastSuccess = rep.Started
+	}
+	s.save()
+	if s.saveErr != nil {
+		rep.Failures = append(rep.Failures, "state: "+s.saveErr.Error()+": what was sent may be sent again by the next run")
+	}
+}
+
+// close releases the state lock, if the session holds it.
+func (s *session) close() {
+	if s.store != nil {
+		s.store.Close()
+	}
+}
+
+// metricsOutput is the registry's Output name; see finish.
+const metricsOutput = "metrics"
+
+// alert moves the state and sends what the policy decides. The caller holds
+// stateMu; the returned session still holds the state lock until finish.
+func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) *session {
 	now := j.now()
 	path := j.Config.State.Path
+	sess := &session{job: j}
 
-	var st *state.File
 	var corrupt *state.Corruption
-	var store *state.Store
 	if dryRun {
 		var err error
-		if st, corrupt, err = state.Peek(path); err != nil {
+		if sess.st, corrupt, err = state.Peek(path); err != nil {
 			j.Logger.Warn("dry run: cannot read the state; deciding from empty", "path", path, "error", err.Error())
 		}
 	} else {
@@ -160,33 +276,48 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 		if wait == 0 {
 			wait = 5 * time.Second
 		}
-		var err error
-		if store, err = state.Open(path, wait); err != nil {
-			msg := err.Error()
-			if errors.Is(err, state.ErrLocked) {
-				msg += ": another run is still sending; this run's results are not recorded and nothing was sent"
-			}
+		store, err := state.Open(path, wait)
+		switch {
+		case errors.Is(err, state.ErrLocked):
+			// Another run is deciding and sending from the same state: sending
+			// too would repeat its messages, and it will send ours next time.
+			msg := err.Error() + ": another run is still sending; this run's results are not recorded and nothing was sent"
 			rep.Failures = append(rep.Failures, "state: "+msg)
 			j.Logger.Error("cannot take the state", "error", msg)
-			return
-		}
-		defer store.Close()
-		if st, corrupt, err = store.Load(now); err != nil {
-			rep.Failures = append(rep.Failures, "state: "+err.Error())
-			return
+			return sess
+		case err != nil:
+			// Nobody else holds the state, it just cannot be written: decide
+			// from what it says and alert anyway.
+			rep.Failures = append(rep.Failures, "state: "+err.Error()+": alerts were sent from the state as last saved; nothing was recorded, so the next run may repeat them")
+			j.Logger.Error("cannot lock the state; alerting without saving", "path", path, "error", err.Error())
+			sess.st, corrupt, _ = state.Peek(path)
+		default:
+			sess.store = store
+			if sess.st, corrupt, err = store.Load(now); err != nil {
+				rep.Failures = append(rep.Failures, "state: "+err.Error())
+				j.Logger.Error("cannot read the state; alerting from empty", "path", path, "error", err.Error())
+				sess.st = state.New()
+			}
 		}
 	}
-	if corrupt != nil {
-		j.stateReset(ctx, rep, corrupt, dryRun)
-	}
+	st := sess.st
+	rep.Outputs = st.OutputStatuses()
 	if dropped := st.Prune(j.Config.Checks); len(dropped) > 0 {
 		j.Logger.Info("state dropped for checks that were removed or edited", "checks", dropped)
 	}
+	if corrupt != nil {
+		j.stateReset(st, corrupt)
+	}
 
-	queue := st.Outbox // earlier runs' messages first, in order
-
+	byName := make(map[string]config.Check, len(j.Config.Checks))
+	for _, c := range j.Config.Checks {
+		byName[c.Name] = c
+	}
 	for _, r := range rep.Results {
-		c := j.configOf(r.Check)
+		c, ok := byName[r.Check]
+		if !ok {
+			c = config.Check{Name: r.Check}
+		}
 		rec := st.Record(c)
 		if r.Interrupted {
 			rep.Tracks[r.Check] = rec.Track
@@ -197,11 +328,10 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 		rep.Tracks[r.Check] = rec.Track
 		for _, d := range ds {
 			d.ClientID = c.ClientID
-			queue = append(queue, state.Pending{Decision: d})
+			st.Outbox = append(st.Outbox, state.Pending{Decision: d}) // after earlier runs' messages
 			j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
 		}
 	}
-
 	// Checks that did not run in this pass are reported as the state remembers them.
 	for _, c := range j.Config.Checks {
 		if rec, ok := st.Checks[c.Name]; ok {
@@ -210,48 +340,69 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) {
 			}
 		}
 	}
-	st.Outbox = j.deliver(ctx, rep, st, queue, dryRun)
-	rep.Pending = len(st.Outbox)
-	rep.LastSuccess = st.LastSuccess // until this pass proves itself
-	if dryRun {
-		return
-	}
-	if rep.Delivered() {
-		st.LastSuccess = rep.Started
-	}
-	if err := store.Save(st); err != nil {
-		rep.Failures = append(rep.Failures, "state: "+err.Error())
-		j.Logger.Error("state not saved", "path", path, "error", err.Error())
-		return
-	}
 	rep.LastSuccess = st.LastSuccess
+	if dryRun {
+		j.preview(rep, st)
+		return sess
+	}
+	// The decisions are recorded before anything is sent: a crash from here
+	// on repeats at most the message in flight, never loses one.
+	sess.save()
+	j.deliver(ctx, rep, sess)
+	rep.Pending = len(st.Outbox)
+	rep.Totals = totals(st)
+	return sess
 }
 
-// deliver sends the queue in order and returns what is left for the next
-// run. After the first failure the rest is not tried: Slack is down, and
-// order matters more than a few seconds.
-func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []state.Pending, dryRun bool) []state.Pending {
-	if j.Notifier == nil || len(queue) == 0 {
+// preview lists what a dry run would send.
+func (j *Job) preview(rep *Report, st *state.File) {
+	if len(j.Notifiers()) == 0 {
+		return
+	}
+	for _, n := range j.Notifiers() {
+		for _, p := range st.Outbox {
+			m := notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, p.Decision)}
+			rep.Notifications = append(rep.Notifications, Notification{Message: m, Notifier: n.Name()})
+		}
+	}
+	rep.Pending = len(st.Outbox)
+}
+
+// Notifiers are the notifiers this job sends through.
+func (j *Job) Notifiers() []notify.Notifier {
+	if j.Notifier == nil {
 		return nil
 	}
+	return []notify.Notifier{j.Notifier}
+}
+
+// deliver sends the outbox in order, recording each delivery in the state
+// as it happens. After the first failure the rest is not tried: Slack is
+// down, and order matters more than a few seconds.
+func (j *Job) deliver(ctx context.Context, rep *Report, sess *session) {
+	st := sess.st
+	if j.Notifier == nil {
+		st.Outbox = nil // nobody to tell: nothing waits
+		return
+	}
+	if len(st.Outbox) == 0 {
+		return
+	}
 	name := j.Notifier.Name()
+	queue := st.Outbox
 	messages := make([]notify.Message, len(queue))
 	for i, p := range queue {
 		// A message an earlier run could not deliver is late.
 		messages[i] = notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, p.Decision)}
 	}
-	if dryRun {
-		for _, m := range messages {
-			rep.Notifications = append(rep.Notifications, Notification{Message: m, Notifier: name})
-		}
-		return nil
-	}
-	var left []state.Pending
+	// keep marks queue[i:] as not delivered by this run.
 	keep := func(i int, reason string) {
-		p := queue[i]
-		p.Attempts++
-		p.LastError = reason
-		left = append(left, p)
+		for k := range queue[i:] {
+			queue[i+k].Attempts++
+			queue[i+k].LastError = reason
+		}
+		st.Outbox = queue[i:]
+		sess.save()
 	}
 
 	limit := config.DefaultMaxMessagesPerRun
@@ -260,50 +411,62 @@ func (j *Job) deliver(ctx context.Context, rep *Report, st *state.File, queue []
 	}
 	if len(queue) > limit {
 		err := j.Notifier.SendSummary(ctx, messages)
-		for i, m := range messages {
+		for _, m := range messages {
 			n := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}
 			if err != nil {
 				n.Error = err.Error()
-				keep(i, n.Error)
 			}
 			rep.Notifications = append(rep.Notifications, n)
+			st.Count(name, string(m.Kind), err == nil)
 		}
 		if err != nil {
+			keep(0, err.Error())
 			rep.Failures = append(rep.Failures, fmt.Sprintf("summary of %d messages not delivered: %v", len(queue), err))
-		} else {
-			j.Logger.Warn("too many messages for one run: sent one summary", "messages", len(queue), "max_messages_per_run", limit)
+			return
 		}
-		return left
+		st.Outbox = nil
+		sess.save()
+		j.Logger.Warn("too many messages for one run: sent one summary", "messages", len(queue), "max_messages_per_run", limit)
+		return
 	}
 
-	var failed error
 	for i, m := range messages {
-		n := Notification{Message: m, Notifier: name}
-		if failed != nil {
-			n.Error = "not tried: an earlier message failed (" + failed.Error() + ")"
-			keep(i, failed.Error())
-			rep.Notifications = append(rep.Notifications, n)
-			continue
-		}
 		// An alert delivered just before may have opened the thread this belongs in.
 		m.Thread = threadOf(st, m.Decision)
-		n.Message = m
+		n := Notification{Message: m, Notifier: name}
 		thread, err := j.Notifier.Send(ctx, m)
+		st.Count(name, string(m.Kind), err == nil)
 		if err != nil {
-			failed = err
 			n.Error = err.Error()
-			keep(i, n.Error)
+			rep.Notifications = append(rep.Notifications, n)
 			rep.Failures = append(rep.Failures, fmt.Sprintf("%s for %s not delivered: %v", m.Kind, m.Check, err))
 			j.Logger.Error("notification not delivered; the next run retries it", "check", m.Check, "kind", string(m.Kind), "error", err.Error())
-		} else {
-			n.Delivered = true
-			if rec := st.Checks[m.Check]; rec != nil && thread != nil {
-				rec.Thread = &state.Thread{Channel: thread.Channel, TS: thread.TS}
+			for _, rest := range messages[i+1:] {
+				rep.Notifications = append(rep.Notifications, Notification{Message: rest, Notifier: name,
+					Error: "not tried: an earlier message failed (" + err.Error() + ")"})
 			}
+			keep(i, err.Error())
+			return
 		}
+		n.Delivered = true
 		rep.Notifications = append(rep.Notifications, n)
+		// A thread Slack did not fully name cannot be followed: posting into
+		// it would fail, and the state would not hold it.
+		if rec := st.Checks[m.Check]; rec != nil && thread != nil && thread.Channel != "" && thread.TS != "" {
+			rec.Thread = &state.Thread{Channel: thread.Channel, TS: thread.TS}
+		}
+		st.Outbox = queue[i+1:]
+		sess.save()
 	}
-	return left
+}
+
+// totals is the state's cumulative counts, for the metrics.
+func totals(st *state.File) []Total {
+	out := make([]Total, 0, len(st.Totals))
+	for _, t := range st.Totals {
+		out = append(out, Total{Notifier: t.Notifier, Kind: t.Kind, Result: t.Result, Value: t.Value})
+	}
+	return out
 }
 
 // threadOf is where a message belongs: the thread of the check's incident,
@@ -316,32 +479,20 @@ func threadOf(st *state.File, d alert.Decision) *notify.Thread {
 	return &notify.Thread{Channel: rec.Thread.Channel, TS: rec.Thread.TS}
 }
 
-// stateReset reports a corrupt state file loudly: in the log, and in Slack.
-func (j *Job) stateReset(ctx context.Context, rep *Report, c *state.Corruption, dryRun bool) {
+// stateReset reports a corrupt state file loudly: in the log, and by a
+// notice at the head of the outbox, so that it is retried like any other
+// message until delivered.
+func (j *Job) stateReset(st *state.File, c *state.Corruption) {
 	where := "it could not be moved aside"
 	if c.MovedTo != "" {
 		where = "it was moved to " + c.MovedTo
 	}
 	j.Logger.Error("state file was corrupt: starting from empty; every failing check alerts afresh",
 		"path", j.Config.State.Path, "reason", c.Reason, "moved_to", c.MovedTo)
-	if dryRun || j.Notifier == nil {
-		return
-	}
 	text := fmt.Sprintf("The state file %s could not be read (%s); %s. tokenwatch started from an empty state: every check that fails now alerts afresh, and reminders and thresholds restart.",
 		j.Config.State.Path, c.Reason, where)
-	notice := notify.Message{Decision: alert.Decision{Kind: alert.KindNotice, Check: "tokenwatch", Detail: text, At: j.now()}}
-	if _, err := j.Notifier.Send(ctx, notice); err != nil {
-		rep.Failures = append(rep.Failures, "state reset notice not delivered: "+err.Error())
-	}
-}
-
-func (j *Job) configOf(name string) config.Check {
-	for _, c := range j.Config.Checks {
-		if c.Name == name {
-			return c
-		}
-	}
-	return config.Check{Name: name}
+	notice := state.Pending{Decision: alert.Decision{Kind: alert.KindNotice, Check: state.NoticeCheck, Detail: text, At: j.now()}}
+	st.Outbox = append([]state.Pending{notice}, st.Outbox...)
 }
 
 func (j *Job) selected(only []string) []checks.Check {
