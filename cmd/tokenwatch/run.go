@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/job"
@@ -124,14 +129,54 @@ func writeJSON(w io.Writer, rep *job.Report) {
 		}
 		out.Notifications = append(out.Notifications, jn)
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(out)
+	_, _ = w.Write(terminalSafeJSON(buf.Bytes()))
+}
+
+// terminalSafeJSON writes as \u escapes the characters encoding/json leaves
+// raw but a terminal acts on: DEL, C1 controls (U+009B is a CSI to some
+// terminals) and format characters such as the bidi override U+202E. The
+// JSON is often read on a terminal, and server words reach it (details,
+// Slack's errors); escaping instead of replacing keeps the decoded strings
+// exactly what they were, for the scripts that read them. encoding/json has
+// escaped C0 controls, U+2028 and U+2029 already, and these characters can
+// only stand inside strings, so the document stays valid.
+func terminalSafeJSON(b []byte) []byte {
+	s := string(b)
+	if !strings.ContainsFunc(s, jsonUnsafe) {
+		return b
+	}
+	var out strings.Builder
+	for _, r := range s {
+		if !jsonUnsafe(r) {
+			out.WriteRune(r)
+			continue
+		}
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+			fmt.Fprintf(&out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			fmt.Fprintf(&out, `\u%04x`, r)
+		}
+	}
+	return []byte(out.String())
+}
+
+// jsonUnsafe is a character past ASCII's printable range that a terminal may
+// act on; the C0 controls of encoding/json's own layout (newlines) are not.
+func jsonUnsafe(r rune) bool {
+	return r >= 0x7f && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp))
 }
 
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
+// writeTable prints the report for a person at a terminal. Every string
+// goes through notify.Printable: details quote servers, errors quote Slack,
+// and neither may move the cursor, retitle the window or reorder the text.
 func writeTable(w io.Writer, rep *job.Report) {
+	p := notify.Printable
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTYPE\tOUTCOME\tHTTP\tDURATION\tDETAIL")
 	for _, r := range rep.Results {
@@ -139,7 +184,7 @@ func writeTable(w io.Writer, rep *job.Report) {
 		if r.HTTPStatus != 0 {
 			status = fmt.Sprint(r.HTTPStatus)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Check, r.Type, r.Outcome, status, r.Duration.Round(time.Millisecond), r.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p(r.Check), p(r.Type), p(string(r.Outcome)), status, r.Duration.Round(time.Millisecond), p(r.Detail))
 	}
 	_ = tw.Flush()
 	if len(rep.Notifications) > 0 {
@@ -159,7 +204,7 @@ func writeTable(w io.Writer, rep *job.Report) {
 			if n.Summarized && n.Delivered {
 				state += ", in one summary"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Notifier, n.Check, n.Kind, state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p(n.Notifier), p(n.Check), p(string(n.Kind)), p(state))
 		}
 		_ = tw.Flush()
 	}
@@ -170,6 +215,6 @@ func writeTable(w io.Writer, rep *job.Report) {
 		}
 	}
 	for _, f := range rep.Failures {
-		fmt.Fprintf(w, "\nnot delivered: %s\n", f)
+		fmt.Fprintf(w, "\nnot delivered: %s\n", p(f))
 	}
 }
