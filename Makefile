@@ -5,15 +5,16 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/tokenwatch/tokenwatch/internal/version.Version=$(VERSION)
 
-.PHONY: all build check deps fmt vet test bench clean
+.PHONY: all build check deps fmt vet test fuzz bench clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tokenwatch ./cmd/tokenwatch
 
-## check: install what is missing, then gofmt, go vet and the race-enabled tests
-check: deps fmt vet test
+## check: install what is missing, then gofmt, go vet, the race-enabled tests
+## and a bounded run of each fuzz target
+check: deps fmt vet test fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +33,13 @@ vet:
 test:
 	$(GO) test -race -count=1 ./...
 	cd deploy && $(GO) test -count=1 ./...
+
+## fuzz: each fuzz target for FUZZTIME (the seed corpora also run in `test`).
+## -fuzz takes one target of one package, hence one line each.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/state/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
