@@ -6,6 +6,8 @@ package job
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"path"
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/config"
@@ -59,8 +61,33 @@ func Secrets(cfg *config.Config) []string {
 	}
 	if cfg.Slack != nil {
 		add(cfg.Slack.WebhookURL)
+		out = append(out, urlSecrets(cfg.Slack.WebhookURL.Reveal())...)
 		add(cfg.Slack.BotToken)
 	}
 	add(cfg.Heartbeat.URL)
+	out = append(out, urlSecrets(cfg.Heartbeat.URL.Reveal())...)
+	return out
+}
+
+// urlSecrets are the parts of a secret URL that are secret on their own: a
+// server or proxy that echoes only the path (or its last segment, the token
+// of a Slack webhook or a ping URL) must not get it into a log line. Parts
+// shorter than 8 characters ("/", "/ping") are common words, not secrets.
+func urlSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil {
+		return nil
+	}
+	var out []string
+	add := func(s string) {
+		if len(s) >= 8 {
+			out = append(out, s)
+		}
+	}
+	add(u.EscapedPath())
+	add(path.Base(u.Path))
+	if pw, ok := u.User.Password(); ok {
+		add(pw)
+	}
 	return out
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/secret"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
@@ -256,5 +258,23 @@ func TestStateResetNoticeIsRetried(t *testing.T) {
 	}
 	if !slices.Equal(n.sent, []string{"notice:tokenwatch"}) {
 		t.Fatalf("sent %v, want the state reset notice, late", n.sent)
+	}
+}
+
+// A proxy that echoes only the path of a webhook or ping URL must not get
+// its token into a log line: the parts are scrubbed too.
+func TestSecretsIncludeTheSecretPartsOfURLs(t *testing.T) {
+	cfg := &config.Config{
+		Slack:     &config.Slack{WebhookURL: secret.New("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX")},
+		Heartbeat: config.Heartbeat{URL: secret.New("https://user:pingpassword@hc-ping.com/0f1e2d3c-uuid")},
+	}
+	got := Secrets(cfg)
+	for _, want := range []string{"/services/T000/B000/XXXXXXXXXXXXXXXX", "XXXXXXXXXXXXXXXX", "/0f1e2d3c-uuid", "0f1e2d3c-uuid", "pingpassword"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Secrets lacks %q: %q", want, got)
+		}
+	}
+	if slices.Contains(got, "/") || slices.Contains(got, "") {
+		t.Errorf("Secrets holds a part too short to be a secret: %q", got)
 	}
 }
