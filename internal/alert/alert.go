@@ -8,8 +8,21 @@ import (
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
-	"github.com/tokenwatch/tokenwatch/internal/config"
 )
+
+// Settings say when a check's failures become messages. The policy owns
+// them: the configuration decodes into this type, and a record in the state
+// never depends on them (a changed setting applies to the record as it stands).
+type Settings struct {
+	AfterFailures int           // invalid, forbidden: alert after this many in a row
+	AfterOutages  int           // unavailable, bad_response: alert after this many in a row
+	ResolveAfter  int           // oks in a row before an alert is resolved
+	RepeatEvery   time.Duration // remind this often while failing; 0: never
+	SendResolved  bool
+}
+
+// DefaultSettings apply where the configuration says nothing.
+var DefaultSettings = Settings{AfterFailures: 1, AfterOutages: 3, ResolveAfter: 1, RepeatEvery: 4 * time.Hour, SendResolved: true}
 
 // Kind is what a message is.
 type Kind string
@@ -84,7 +97,7 @@ type Decision struct {
 }
 
 // Threshold is how many failures in a row it takes to alert on outcome o.
-func Threshold(o checks.Outcome, s config.Alert) int {
+func Threshold(o checks.Outcome, s Settings) int {
 	if o.IsCredentialFailure() {
 		return s.AfterFailures
 	}
@@ -93,7 +106,7 @@ func Threshold(o checks.Outcome, s config.Alert) int {
 
 // Evaluate moves a check's track forward by one result and says what, if
 // anything, on-call must be told. It never mutates t.
-func Evaluate(t Track, r checks.Result, s config.Alert, now time.Time) (Track, []Decision) {
+func Evaluate(t Track, r checks.Result, s Settings, now time.Time) (Track, []Decision) {
 	next := t
 	if t.Active != nil {
 		a := *t.Active

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
-	"github.com/tokenwatch/tokenwatch/internal/config"
 )
 
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -19,7 +18,7 @@ type step struct {
 	want    string
 }
 
-func run(t *testing.T, s config.Alert, start Track, steps []step) Track {
+func run(t *testing.T, s Settings, start Track, steps []step) Track {
 	t.Helper()
 	tr := start
 	for i, st := range steps {
@@ -46,7 +45,7 @@ const (
 )
 
 func TestEvaluate(t *testing.T) {
-	def := config.DefaultAlert // 1 / 3 / resolve 1 / 4h / resolved on
+	def := DefaultSettings // 1 / 3 / resolve 1 / 4h / resolved on
 	noResolved := def
 	noResolved.SendResolved = false
 	noRepeat := def
@@ -58,7 +57,7 @@ func TestEvaluate(t *testing.T) {
 
 	tests := []struct {
 		name  string
-		s     config.Alert
+		s     Settings
 		steps []step
 	}{
 		{"ok stays quiet", def, []step{{ok, 0, ""}, {ok, 5, ""}}},
@@ -90,7 +89,7 @@ func TestEvaluate(t *testing.T) {
 }
 
 func TestDecisionContent(t *testing.T) {
-	s := config.DefaultAlert
+	s := DefaultSettings
 	var tr Track
 	res := func(o checks.Outcome, fp string) checks.Result {
 		return checks.Result{Check: "courier-main", Type: "courier", Endpoint: "courier.yandex.ru", Outcome: o, HTTPStatus: 401, Detail: "token rejected", Fingerprint: fp}
@@ -125,9 +124,9 @@ func TestDecisionContent(t *testing.T) {
 }
 
 func TestEvaluateDoesNotMutateItsInput(t *testing.T) {
-	tr, _ := Evaluate(Track{}, checks.Result{Outcome: inv}, config.DefaultAlert, t0)
+	tr, _ := Evaluate(Track{}, checks.Result{Outcome: inv}, DefaultSettings, t0)
 	before := *tr.Active
-	Evaluate(tr, checks.Result{Outcome: inv}, config.DefaultAlert, t0.Add(5*time.Hour))
+	Evaluate(tr, checks.Result{Outcome: inv}, DefaultSettings, t0.Add(5*time.Hour))
 	if *tr.Active != before {
 		t.Errorf("Evaluate changed the track it was given")
 	}

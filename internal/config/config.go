@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 )
 
@@ -60,14 +61,8 @@ type Heartbeat struct {
 	URL secret.Value // the ping URL is a capability: whoever has it can ping
 }
 
-// Alert says when a check's failures become messages.
-type Alert struct {
-	AfterFailures int           // invalid, forbidden: alert after this many in a row
-	AfterOutages  int           // unavailable, bad_response: alert after this many in a row
-	ResolveAfter  int           // oks in a row before an alert is resolved
-	RepeatEvery   time.Duration // remind this often while failing; 0: never
-	SendResolved  bool
-}
+// Alert says when a check's failures become messages: the policy's own settings.
+type Alert = alert.Settings
 
 // Check is one credential to test, with defaults already merged in.
 type Check struct {
@@ -127,7 +122,7 @@ const (
 )
 
 // DefaultAlert is the alert policy of a check that says nothing about it.
-var DefaultAlert = Alert{AfterFailures: 1, AfterOutages: 3, ResolveAfter: 1, RepeatEvery: 4 * time.Hour, SendResolved: true}
+var DefaultAlert = alert.DefaultSettings
 
 // DefaultPath is where the configuration is read from when --config is not
 // given: $TOKENWATCH_CONFIG, else config.yaml.
