@@ -41,8 +41,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/state/
 
+## bench: the Go benchmarks, then tokenwatch side by side with a bare
+## net/http client on one loopback workload, against the issue's targets.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) run ./scripts/loadbench
 
 clean:
 	rm -rf bin

@@ -16,10 +16,11 @@ import (
 const (
 	// MaxSecret bounds a token, client secret, webhook URL or bot token file.
 	MaxSecret = 64 << 10
-	// MaxConfig bounds a configuration file or a CA bundle. A real one is a
-	// few KiB (a system CA bundle about 200 KiB); yaml.v3 builds a node
-	// tree of about 130 times a file's size, so this also bounds memory.
-	MaxConfig = 1 << 20
+	// MaxConfig bounds a configuration file or a CA bundle: 10,000 checks
+	// written out one block each take about 1.5 MiB. yaml.v3's node tree
+	// costs up to about 130 times a file's size, so the bound keeps even a
+	// hostile file to a few hundred MiB.
+	MaxConfig = 4 << 20
 )
 
 // ErrNotRegular is returned for anything that is not a regular file

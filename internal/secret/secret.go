@@ -10,9 +10,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Redacted is what a secret looks like wherever it is printed.
@@ -61,15 +60,19 @@ func Fingerprint(s string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// minScrubLen keeps short, common strings (a client_id of "1") from being
-// redacted all over a message; real secrets are longer.
-const minScrubLen = 4
-
 // Scrubber removes known secrets from text. It is safe for concurrent use;
 // the zero value scrubs nothing until secrets are added.
+//
+// Scrub runs on every log line and message from many goroutines while a
+// configuration of 10,000 checks holds as many secrets, so it reads an
+// immutable matcher through an atomic pointer and makes one pass over the
+// text whatever the number of secrets. Add only records the secret and drops
+// the matcher; the next Scrub builds a new one, once per change of the set.
 type Scrubber struct {
-	mu      sync.RWMutex
-	secrets []string // longest first, so a secret that contains another is removed whole
+	mu      sync.Mutex // serialises Add and the rebuild of the matcher
+	known   map[string]struct{}
+	secrets []string                // every secret in known, in the order added
+	current atomic.Pointer[matcher] // nil when secrets changed since the last build
 }
 
 // Add registers secrets to scrub. Empty and very short values are ignored.
@@ -80,32 +83,42 @@ func (s *Scrubber) Add(values ...string) {
 		if len(v) < minScrubLen {
 			continue
 		}
-		dup := false
-		for _, have := range s.secrets {
-			if have == v {
-				dup = true
-				break
-			}
+		if _, dup := s.known[v]; dup {
+			continue
 		}
-		if !dup {
-			s.secrets = append(s.secrets, v)
+		if s.known == nil {
+			s.known = make(map[string]struct{})
 		}
+		s.known[v] = struct{}{}
+		s.secrets = append(s.secrets, v)
+		s.current.Store(nil)
 	}
-	sort.Slice(s.secrets, func(i, j int) bool { return len(s.secrets[i]) > len(s.secrets[j]) })
 }
 
 // Scrub returns text with every registered secret replaced by [redacted].
-// A nil Scrubber returns text unchanged.
+// Occurrences that overlap (a secret that contains another, or two that share
+// an edge) are replaced as one, so no part of any secret is left. A nil
+// Scrubber returns text unchanged.
 func (s *Scrubber) Scrub(text string) string {
 	if s == nil {
 		return text
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, v := range s.secrets {
-		if strings.Contains(text, v) {
-			text = strings.ReplaceAll(text, v, Redacted)
-		}
+	m := s.current.Load()
+	if m == nil {
+		m = s.rebuild()
 	}
-	return text
+	return m.scrub(text)
+}
+
+// rebuild builds the matcher for the secrets added so far, unless another
+// goroutine already did while this one waited for the lock.
+func (s *Scrubber) rebuild() *matcher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.current.Load(); m != nil {
+		return m
+	}
+	m := newMatcher(s.secrets)
+	s.current.Store(m)
+	return m
 }
