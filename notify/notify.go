@@ -22,8 +22,8 @@ type Message struct {
 
 // Thread locates a posted message, so replies and updates can follow it.
 type Thread struct {
-	Channel string
-	TS      string
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
 }
 
 // Notifier delivers messages. Implementations retry what is worth retrying
@@ -37,4 +37,18 @@ type Notifier interface {
 	Send(ctx context.Context, m Message) (*Thread, error)
 	// SendSummary delivers many messages as one, when a run has too many.
 	SendSummary(ctx context.Context, ms []Message) error
+}
+
+// Limited is a Notifier that takes at most MaxPerRun messages one by one in
+// a run (or a serve tick); past that, the run sends one summary instead.
+type Limited interface {
+	MaxPerRun() int
+}
+
+// MaxPerRun is n's limit of messages per run; 0 means none.
+func MaxPerRun(n Notifier) int {
+	if l, ok := n.(Limited); ok {
+		return l.MaxPerRun()
+	}
+	return 0
 }

@@ -32,9 +32,14 @@ type Slack struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
+	// maxPerRun is how many messages a run sends one by one.
+	maxPerRun int
 }
 
-var _ Notifier = (*Slack)(nil)
+var (
+	_ Notifier = (*Slack)(nil)
+	_ Limited  = (*Slack)(nil)
+)
 
 // SlackOptions configure a Slack notifier. Exactly one of WebhookURL and
 // BotToken is set.
@@ -53,7 +58,13 @@ type SlackOptions struct {
 	// Sleep waits d between attempts, or until ctx is done (then it returns
 	// ctx's error); nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// MaxPerRun is slack.max_messages_per_run: past it, a run sends one
+	// summary. 0 means DefaultMaxPerRun.
+	MaxPerRun int
 }
+
+// DefaultMaxPerRun is the messages Slack takes one by one in a run.
+const DefaultMaxPerRun = 5
 
 // Retry says how hard one Send tries before leaving the message to the next run.
 type Retry struct {
@@ -95,7 +106,10 @@ func NewSlack(o SlackOptions) *Slack {
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	s := &Slack{webhook: o.WebhookURL, botToken: o.BotToken, channel: o.Channel, client: o.Client, retry: o.Retry, logger: o.Logger, now: o.Now, sleep: o.Sleep}
+	if o.MaxPerRun == 0 {
+		o.MaxPerRun = DefaultMaxPerRun
+	}
+	s := &Slack{maxPerRun: o.MaxPerRun, webhook: o.WebhookURL, botToken: o.BotToken, channel: o.Channel, client: o.Client, retry: o.Retry, logger: o.Logger, now: o.Now, sleep: o.Sleep}
 	if !o.BotToken.Empty() {
 		s.api = slack.New(o.BotToken.Reveal(), slack.OptionAPIURL(o.APIURL), slack.OptionHTTPClient(botClient{client: o.Client, now: o.Now}))
 	}
@@ -104,6 +118,9 @@ func NewSlack(o SlackOptions) *Slack {
 
 // Name implements Notifier.
 func (s *Slack) Name() string { return "slack" }
+
+// MaxPerRun implements Limited.
+func (s *Slack) MaxPerRun() int { return s.maxPerRun }
 
 // Send implements Notifier.
 func (s *Slack) Send(ctx context.Context, m Message) (*Thread, error) {

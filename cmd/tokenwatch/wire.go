@@ -34,10 +34,11 @@ func buildJob(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger, oneSh
 	}
 	j := &job.Job{Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m}}
 	if cfg.Slack != nil {
-		j.Notifier = notify.NewSlack(notify.SlackOptions{
+		j.Notifiers = append(j.Notifiers, notify.NewSlack(notify.SlackOptions{
 			WebhookURL: cfg.Slack.WebhookURL, BotToken: cfg.Slack.BotToken,
 			Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, Logger: logger,
-		})
+			MaxPerRun: cfg.Slack.MaxMessagesPerRun,
+		}))
 	}
 	if oneShot && cfg.Metrics.Textfile != "" {
 		j.Outputs = append(j.Outputs, &metrics.Textfile{Path: cfg.Metrics.Textfile, Gatherer: m.Registry})

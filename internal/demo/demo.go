@@ -98,7 +98,7 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 	j := &job.Job{
 		Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m},
 		Now:      func() time.Time { return clock },
-		Notifier: notify.NewSlack(notify.SlackOptions{WebhookURL: cfg.Slack.WebhookURL, Logger: logger, Now: func() time.Time { return clock }}),
+		Notifiers: []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: cfg.Slack.WebhookURL, Logger: logger, Now: func() time.Time { return clock }})},
 	}
 
 	fmt.Fprintf(w, "tokenwatch demo: five checks against fake endpoints on 127.0.0.1, alerts into a fake Slack:\n")

@@ -76,7 +76,7 @@ func TestEachDeliveryIsRecordedAsItHappens(t *testing.T) {
 	var outboxes [][]string
 	n.probe = func(notify.Message) {
 		var checks []string
-		for _, p := range readState(t, statePath).Outbox {
+		for _, p := range readState(t, statePath).Outbox("slack") {
 			checks = append(checks, p.Check)
 		}
 		outboxes = append(outboxes, checks)
@@ -95,7 +95,7 @@ func TestEachDeliveryIsRecordedAsItHappens(t *testing.T) {
 			t.Fatalf("outbox on disk while sending message %d: %v, want %v (a crash then would repeat more than the message in flight)", i+1, outboxes[i], want[i])
 		}
 	}
-	if left := readState(t, statePath).Outbox; len(left) != 0 {
+	if left := readState(t, statePath).Outbox("slack"); len(left) != 0 {
 		t.Fatalf("outbox after the run %+v, want empty", left)
 	}
 }
@@ -139,7 +139,7 @@ func TestStopWhileSlackHangs(t *testing.T) {
 	clk := newClock()
 	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+slack.URL+"/services/T/B/x}"), nil, clk)
 	// The defaults: 4 attempts, each bounded by a 10 s client timeout.
-	j.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now})
+	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now})}
 	j.Grace = 50 * time.Millisecond
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -160,8 +160,8 @@ func TestStopWhileSlackHangs(t *testing.T) {
 		t.Fatal("the alert cannot have been delivered to a hanging Slack")
 	}
 	st := readState(t, statePath)
-	if len(st.Outbox) != 1 || st.Outbox[0].Kind != alert.KindAlert {
-		t.Fatalf("outbox %+v: the alert must wait for the next run", st.Outbox)
+	if len(st.Outbox("slack")) != 1 || st.Outbox("slack")[0].Kind != alert.KindAlert {
+		t.Fatalf("outbox %+v: the alert must wait for the next run", st.Outbox("slack"))
 	}
 }
 

@@ -20,8 +20,9 @@ import (
 type Job struct {
 	Config *config.Config
 	Checks []checks.Check
-	// Notifier is how on-call hears; nil when no slack section is configured.
-	Notifier notify.Notifier
+	// Notifiers are how on-call hears: none, one or several, each with its
+	// own outbox in the state and its own failures.
+	Notifiers []notify.Notifier
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -34,7 +35,9 @@ type Job struct {
 	// metrics, textfile, Pushgateway, heartbeat. Their errors mean exit 3.
 	Outputs []Output
 
-	stateMu sync.Mutex // serve: ticks of different checks share the state file
+	stateMu   sync.Mutex // serve: ticks of different checks share the state file
+	indexOnce sync.Once
+	idx       *checkIndex
 }
 
 // Output is something a pass reports to after alerting: it must not delay
@@ -268,7 +271,12 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) *session {
 	var corrupt *state.Corruption
 	if dryRun {
 		var err error
-		if sess.st, corrupt, err = state.Peek(path); err != nil {
+		sess.st, corrupt, err = state.Peek(path)
+		switch {
+		case errors.Is(err, state.ErrNewerFormat):
+			j.Logger.Error("dry run: the state file is of a newer format; nothing to decide", "path", path, "error", err.Error())
+			return sess
+		case err != nil:
 			j.Logger.Warn("dry run: cannot read the state; deciding from empty", "path", path, "error", err.Error())
 		}
 	} else {
@@ -290,35 +298,52 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) *session {
 			// from what it says and alert anyway.
 			rep.Failures = append(rep.Failures, "state: "+err.Error()+": alerts were sent from the state as last saved; nothing was recorded, so the next run may repeat them")
 			j.Logger.Error("cannot lock the state; alerting without saving", "path", path, "error", err.Error())
-			sess.st, corrupt, _ = state.Peek(path)
+			var peekErr error
+			if sess.st, corrupt, peekErr = state.Peek(path); errors.Is(peekErr, state.ErrNewerFormat) {
+				return sess
+			}
 		default:
 			sess.store = store
-			if sess.st, corrupt, err = store.Load(now); err != nil {
+			sess.st, corrupt, err = store.Load(now)
+			switch {
+			case errors.Is(err, state.ErrNewerFormat):
+				// Deciding from empty would re-alert everything on every run.
+				rep.Failures = append(rep.Failures, "state: "+err.Error()+"; nothing was decided or sent")
+				j.Logger.Error("the state file is of a newer format; nothing is decided or sent until it is", "path", path, "error", err.Error())
+				return sess
+			case err != nil:
 				rep.Failures = append(rep.Failures, "state: "+err.Error())
 				j.Logger.Error("cannot read the state; alerting from empty", "path", path, "error", err.Error())
-				sess.st = state.New()
+			case store.MigratedFrom != 0:
+				j.Logger.Info("state migrated to the current format; the original is kept beside it",
+					"path", path, "from_format", store.MigratedFrom, "backup", store.Backup)
 			}
 		}
 	}
 	st := sess.st
 	rep.Outputs = st.OutputStatuses()
-	if dropped := st.Prune(j.Config.Checks); len(dropped) > 0 {
-		j.Logger.Info("state dropped for checks that were removed or edited", "checks", dropped)
+	idx := j.index()
+	if dropped := st.Prune(idx.ids); len(dropped) > 0 {
+		j.Logger.Info("state dropped for checks that were removed, or whose type or endpoint changed", "checks", dropped)
+	}
+	names := make([]string, len(j.Notifiers))
+	for i, n := range j.Notifiers {
+		names[i] = n.Name()
+	}
+	if dropped := st.KeepOutboxes(names); len(dropped) > 0 {
+		j.Logger.Warn("undelivered messages dropped: their notifier is no longer configured", "notifiers", dropped)
 	}
 	if corrupt != nil {
 		j.stateReset(st, corrupt)
 	}
 
-	byName := make(map[string]config.Check, len(j.Config.Checks))
-	for _, c := range j.Config.Checks {
-		byName[c.Name] = c
-	}
 	for _, r := range rep.Results {
-		c, ok := byName[r.Check]
+		i, ok := idx.byName[r.Check]
 		if !ok {
-			c = config.Check{Name: r.Check}
+			continue // not configured: a check built from another configuration
 		}
-		rec := st.Record(c)
+		c := j.Config.Checks[i]
+		rec := st.Record(idx.ids[i])
 		if r.Interrupted {
 			rep.Tracks[r.Check] = rec.Track
 			continue // says nothing about the credential
@@ -328,7 +353,7 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) *session {
 		rep.Tracks[r.Check] = rec.Track
 		for _, d := range ds {
 			d.ClientID = c.ClientID
-			st.Outbox = append(st.Outbox, state.Pending{Decision: d}) // after earlier runs' messages
+			j.enqueue(st, d) // after earlier runs' messages
 			j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
 		}
 	}
@@ -348,52 +373,66 @@ func (j *Job) alert(ctx context.Context, rep *Report, dryRun bool) *session {
 	// The decisions are recorded before anything is sent: a crash from here
 	// on repeats at most the message in flight, never loses one.
 	sess.save()
-	j.deliver(ctx, rep, sess)
-	rep.Pending = len(st.Outbox)
+	for _, n := range j.Notifiers {
+		j.deliver(ctx, rep, sess, n)
+	}
+	rep.Pending = st.Waiting()
 	rep.Totals = totals(st)
 	return sess
 }
 
+// enqueue puts a decision in every notifier's outbox.
+func (j *Job) enqueue(st *state.File, d alert.Decision) {
+	for _, n := range j.Notifiers {
+		st.SetOutbox(n.Name(), append(st.Outbox(n.Name()), state.Pending{Decision: d}))
+	}
+}
+
+// checkIndex finds a configured check and its state identity by name.
+type checkIndex struct {
+	byName map[string]int // index in Config.Checks
+	ids    []state.Identity
+}
+
+// index is built once per job: the configuration does not change under it.
+func (j *Job) index() *checkIndex {
+	j.indexOnce.Do(func() {
+		idx := &checkIndex{byName: make(map[string]int, len(j.Config.Checks)), ids: make([]state.Identity, len(j.Config.Checks))}
+		for i, c := range j.Config.Checks {
+			idx.byName[c.Name] = i
+			idx.ids[i] = state.Identity{Name: c.Name, Type: c.Type, Endpoint: c.Endpoint(),
+				V1Key: state.V1Key(c.Name, c.Type, c.Endpoint(), c.Alert)}
+		}
+		j.idx = idx
+	})
+	return j.idx
+}
+
 // preview lists what a dry run would send.
 func (j *Job) preview(rep *Report, st *state.File) {
-	if len(j.Notifiers()) == 0 {
-		return
-	}
-	for _, n := range j.Notifiers() {
-		for _, p := range st.Outbox {
-			m := notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, p.Decision)}
+	for _, n := range j.Notifiers {
+		for _, p := range st.Outbox(n.Name()) {
+			m := notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, n.Name(), p.Decision)}
 			rep.Notifications = append(rep.Notifications, Notification{Message: m, Notifier: n.Name()})
 		}
 	}
-	rep.Pending = len(st.Outbox)
+	rep.Pending = st.Waiting()
 }
 
-// Notifiers are the notifiers this job sends through.
-func (j *Job) Notifiers() []notify.Notifier {
-	if j.Notifier == nil {
-		return nil
-	}
-	return []notify.Notifier{j.Notifier}
-}
-
-// deliver sends the outbox in order, recording each delivery in the state
-// as it happens. After the first failure the rest is not tried: Slack is
-// down, and order matters more than a few seconds.
-func (j *Job) deliver(ctx context.Context, rep *Report, sess *session) {
+// deliver sends one notifier's outbox in order, recording each delivery in
+// the state as it happens. After the first failure the rest is not tried:
+// the notifier is down, and order matters more than a few seconds.
+func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.Notifier) {
 	st := sess.st
-	if j.Notifier == nil {
-		st.Outbox = nil // nobody to tell: nothing waits
+	name := n.Name()
+	queue := st.Outbox(name)
+	if len(queue) == 0 {
 		return
 	}
-	if len(st.Outbox) == 0 {
-		return
-	}
-	name := j.Notifier.Name()
-	queue := st.Outbox
 	messages := make([]notify.Message, len(queue))
 	for i, p := range queue {
 		// A message an earlier run could not deliver is late.
-		messages[i] = notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, p.Decision)}
+		messages[i] = notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, name, p.Decision)}
 	}
 	// keep marks queue[i:] as not delivered by this run.
 	keep := func(i int, reason string) {
@@ -401,46 +440,42 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session) {
 			queue[i+k].Attempts++
 			queue[i+k].LastError = reason
 		}
-		st.Outbox = queue[i:]
+		st.SetOutbox(name, queue[i:])
 		sess.save()
 	}
 
-	limit := config.DefaultMaxMessagesPerRun
-	if j.Config.Slack != nil {
-		limit = j.Config.Slack.MaxMessagesPerRun
-	}
-	if len(queue) > limit {
-		err := j.Notifier.SendSummary(ctx, messages)
+	if limit := notify.MaxPerRun(n); limit > 0 && len(queue) > limit {
+		err := n.SendSummary(ctx, messages)
 		for _, m := range messages {
-			n := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}
+			note := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}
 			if err != nil {
-				n.Error = err.Error()
+				note.Error = err.Error()
 			}
-			rep.Notifications = append(rep.Notifications, n)
+			rep.Notifications = append(rep.Notifications, note)
 			st.Count(name, string(m.Kind), err == nil)
 		}
 		if err != nil {
 			keep(0, err.Error())
-			rep.Failures = append(rep.Failures, fmt.Sprintf("summary of %d messages not delivered: %v", len(queue), err))
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: summary of %d messages not delivered: %v", name, len(queue), err))
 			return
 		}
-		st.Outbox = nil
+		st.SetOutbox(name, nil)
 		sess.save()
-		j.Logger.Warn("too many messages for one run: sent one summary", "messages", len(queue), "max_messages_per_run", limit)
+		j.Logger.Warn("too many messages for one run: sent one summary", "notifier", name, "messages", len(queue), "max_messages_per_run", limit)
 		return
 	}
 
 	for i, m := range messages {
 		// An alert delivered just before may have opened the thread this belongs in.
-		m.Thread = threadOf(st, m.Decision)
-		n := Notification{Message: m, Notifier: name}
-		thread, err := j.Notifier.Send(ctx, m)
+		m.Thread = threadOf(st, name, m.Decision)
+		note := Notification{Message: m, Notifier: name}
+		thread, err := n.Send(ctx, m)
 		st.Count(name, string(m.Kind), err == nil)
 		if err != nil {
-			n.Error = err.Error()
-			rep.Notifications = append(rep.Notifications, n)
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s for %s not delivered: %v", m.Kind, m.Check, err))
-			j.Logger.Error("notification not delivered; the next run retries it", "check", m.Check, "kind", string(m.Kind), "error", err.Error())
+			note.Error = err.Error()
+			rep.Notifications = append(rep.Notifications, note)
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %s for %s not delivered: %v", name, m.Kind, m.Check, err))
+			j.Logger.Error("notification not delivered; the next run retries it", "notifier", name, "check", m.Check, "kind", string(m.Kind), "error", err.Error())
 			for _, rest := range messages[i+1:] {
 				rep.Notifications = append(rep.Notifications, Notification{Message: rest, Notifier: name,
 					Error: "not tried: an earlier message failed (" + err.Error() + ")"})
@@ -448,14 +483,14 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session) {
 			keep(i, err.Error())
 			return
 		}
-		n.Delivered = true
-		rep.Notifications = append(rep.Notifications, n)
-		// A thread Slack did not fully name cannot be followed: posting into
-		// it would fail, and the state would not hold it.
+		note.Delivered = true
+		rep.Notifications = append(rep.Notifications, note)
+		// A thread the notifier did not fully name cannot be followed:
+		// posting into it would fail, and the state would not hold it.
 		if rec := st.Checks[m.Check]; rec != nil && thread != nil && thread.Channel != "" && thread.TS != "" {
-			rec.Thread = &state.Thread{Channel: thread.Channel, TS: thread.TS}
+			rec.SetThread(name, *thread)
 		}
-		st.Outbox = queue[i+1:]
+		st.SetOutbox(name, queue[i+1:])
 		sess.save()
 	}
 }
@@ -469,14 +504,17 @@ func totals(st *state.File) []Total {
 	return out
 }
 
-// threadOf is where a message belongs: the thread of the check's incident,
-// unless the message opens a new incident.
-func threadOf(st *state.File, d alert.Decision) *notify.Thread {
+// threadOf is where a message belongs: the thread of the check's incident
+// at this notifier, unless the message opens a new incident.
+func threadOf(st *state.File, notifier string, d alert.Decision) *notify.Thread {
 	rec := st.Checks[d.Check]
-	if rec == nil || rec.Thread == nil || d.NewThread {
+	if rec == nil || d.NewThread {
 		return nil
 	}
-	return &notify.Thread{Channel: rec.Thread.Channel, TS: rec.Thread.TS}
+	if t, ok := rec.Thread(notifier); ok {
+		return &t
+	}
+	return nil
 }
 
 // stateReset reports a corrupt state file loudly: in the log, and by a
@@ -492,7 +530,9 @@ func (j *Job) stateReset(st *state.File, c *state.Corruption) {
 	text := fmt.Sprintf("The state file %s could not be read (%s); %s. tokenwatch started from an empty state: every check that fails now alerts afresh, and reminders and thresholds restart.",
 		j.Config.State.Path, c.Reason, where)
 	notice := state.Pending{Decision: alert.Decision{Kind: alert.KindNotice, Check: state.NoticeCheck, Detail: text, At: j.now()}}
-	st.Outbox = append([]state.Pending{notice}, st.Outbox...)
+	for _, n := range j.Notifiers {
+		st.SetOutbox(n.Name(), append([]state.Pending{notice}, st.Outbox(n.Name())...))
+	}
 }
 
 func (j *Job) selected(only []string) []checks.Check {

@@ -106,7 +106,11 @@ func testJob(t *testing.T, src string, n notify.Notifier, clk *clock) *Job {
 			courier.RecheckDelay = 5 * time.Millisecond
 		}
 	}
-	return &Job{Config: cfg, Checks: list, Notifier: n, Logger: slog.New(slog.DiscardHandler), Now: clk.Now, StateWait: 300 * time.Millisecond}
+	var ns []notify.Notifier
+	if n != nil {
+		ns = []notify.Notifier{n}
+	}
+	return &Job{Config: cfg, Checks: list, Notifiers: ns, Logger: slog.New(slog.DiscardHandler), Now: clk.Now, StateWait: 300 * time.Millisecond}
 }
 
 func courierConfig(apiURL, statePath, slackYAML string) string {
@@ -156,8 +160,8 @@ func TestRevokedTokenLifecycle(t *testing.T) {
 				received = func() int { return bot.takePosts() }
 			}
 			j := testJob(t, courierConfig(api.URL, filepath.Join(t.TempDir(), "state.json"), slackYAML), nil, clk)
-			j.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, BotToken: j.Config.Slack.BotToken,
-				Channel: j.Config.Slack.Channel, APIURL: j.Config.Slack.APIURL, Now: clk.Now})
+			j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, BotToken: j.Config.Slack.BotToken,
+				Channel: j.Config.Slack.Channel, APIURL: j.Config.Slack.APIURL, Now: clk.Now})}
 
 			steps := []struct {
 				status  int64
@@ -244,8 +248,8 @@ func TestSlackDownForARunThenUp(t *testing.T) {
 	clk := newClock()
 	statePath := filepath.Join(t.TempDir(), "state.json")
 	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}"), nil, clk)
-	j.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now,
-		Retry: notify.Retry{Attempts: 2, Backoff: time.Millisecond}})
+	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now,
+		Retry: notify.Retry{Attempts: 2, Backoff: time.Millisecond}})}
 
 	hook.setDown(true)
 	rep := j.Run(context.Background(), Options{})
@@ -253,8 +257,8 @@ func TestSlackDownForARunThenUp(t *testing.T) {
 		t.Fatalf("Slack down: notifications %q, failures %v; want an undelivered alert and a failure", kinds(rep), rep.Failures)
 	}
 	st := readState(t, statePath)
-	if len(st.Outbox) != 1 || st.Outbox[0].Kind != "alert" || st.Outbox[0].Attempts != 1 {
-		t.Fatalf("outbox %+v: the alert must be kept for the next run", st.Outbox)
+	if len(st.Outbox("slack")) != 1 || st.Outbox("slack")[0].Kind != "alert" || st.Outbox("slack")[0].Attempts != 1 {
+		t.Fatalf("outbox %+v: the alert must be kept for the next run", st.Outbox("slack"))
 	}
 
 	hook.setDown(false)
@@ -271,8 +275,8 @@ func TestSlackDownForARunThenUp(t *testing.T) {
 	if rep = j.Run(context.Background(), Options{}); kinds(rep) != "" || len(hook.take()) != 0 {
 		t.Errorf("third run sent %q: the late alert must be delivered exactly once", kinds(rep))
 	}
-	if st := readState(t, statePath); len(st.Outbox) != 0 {
-		t.Errorf("outbox not emptied: %+v", st.Outbox)
+	if st := readState(t, statePath); len(st.Outbox("slack")) != 0 {
+		t.Errorf("outbox not emptied: %+v", st.Outbox("slack"))
 	}
 }
 
@@ -286,7 +290,8 @@ func TestTooManyMessagesBecomeOneSummary(t *testing.T) {
 		fmt.Fprintf(&src, "  - {name: courier-%d, type: courier, base_url: %s, token: %s-%d}\n", i, api.URL, testToken, i)
 	}
 	j := testJob(t, src.String(), nil, clk)
-	j.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now})
+	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now,
+		MaxPerRun: j.Config.Slack.MaxMessagesPerRun})}
 	rep := j.Run(context.Background(), Options{})
 	if !rep.Delivered() || len(rep.Notifications) != 5 {
 		t.Fatalf("notifications %q failures %v", kinds(rep), rep.Failures)
@@ -310,7 +315,7 @@ func TestOverlappingRunsDoNotCorruptTheState(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := testJob(t, src, nil, clk)
-	j.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})
+	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})}
 	rep := j.Run(context.Background(), Options{})
 	if rep.Delivered() || !strings.Contains(strings.Join(rep.Failures, ";"), "another tokenwatch run holds the state lock") {
 		t.Fatalf("failures %v: want a clear lock message", rep.Failures)
@@ -326,7 +331,7 @@ func TestOverlappingRunsDoNotCorruptTheState(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		jj := testJob(t, src, nil, clk)
 		jj.StateWait = 10 * time.Second
-		jj.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: jj.Config.Slack.WebhookURL})
+		jj.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: jj.Config.Slack.WebhookURL})}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -356,7 +361,7 @@ func TestCorruptStateIsMovedAsideAndAlertsAfresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}"), nil, clk)
-	j.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})
+	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})}
 	rep := j.Run(context.Background(), Options{})
 	if !rep.Delivered() || kinds(rep) != "notice,alert" {
 		t.Fatalf("notifications %q failures %v", kinds(rep), rep.Failures)
@@ -379,7 +384,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	hook := newSlackHook(t)
 	statePath := filepath.Join(t.TempDir(), "state.json")
 	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}"), nil, newClock())
-	j.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})
+	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})}
 	rep := j.Run(context.Background(), Options{DryRun: true})
 	if kinds(rep) != "alert(undelivered)" || !rep.Delivered() {
 		t.Fatalf("dry run: notifications %q failures %v", kinds(rep), rep.Failures)
@@ -392,22 +397,33 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 }
 
-func TestEditedCheckDropsItsState(t *testing.T) {
+// A record belongs to its check by name, type and endpoint: a changed alert
+// setting applies to the record as it stands (no re-alert), a changed
+// endpoint is another credential's history and starts afresh.
+func TestEditedCheckKeepsItsStateUnlessTheEndpointChanged(t *testing.T) {
 	api := newCourierAPI(t)
+	other := newCourierAPI(t)
 	hook := newSlackHook(t)
 	clk := newClock()
 	statePath := filepath.Join(t.TempDir(), "state.json")
 	src := courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}")
 	j := testJob(t, src, nil, clk)
-	j.Notifier = notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})
+	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})}
 	j.Run(context.Background(), Options{})
 	hook.take()
-	// Same check, new alert settings: it must not inherit the active alert.
-	edited := testJob(t, strings.Replace(src, "    token:", "    alert: {after_failures: 2}\n    token:", 1), nil, clk)
-	edited.Notifier = j.Notifier
-	rep := edited.Run(context.Background(), Options{})
-	if tr := rep.Tracks["courier-main"]; tr.FailuresInRow != 1 || tr.Active != nil {
-		t.Errorf("edited check kept its old state: %+v", tr)
+
+	settings := testJob(t, strings.Replace(src, "    token:", "    alert: {after_failures: 2, repeat_every: 8h}\n    token:", 1), nil, clk)
+	settings.Notifiers = j.Notifiers
+	rep := settings.Run(context.Background(), Options{})
+	if tr := rep.Tracks["courier-main"]; tr.FailuresInRow != 2 || tr.Active == nil || kinds(rep) != "" {
+		t.Errorf("new alert settings: track %+v, notifications %q; want the record kept and nothing re-alerted", tr, kinds(rep))
+	}
+
+	moved := testJob(t, strings.Replace(src, api.URL, other.URL, 1), nil, clk)
+	moved.Notifiers = j.Notifiers
+	rep = moved.Run(context.Background(), Options{})
+	if tr := rep.Tracks["courier-main"]; tr.FailuresInRow != 1 || tr.Active == nil || kinds(rep) != "alert" {
+		t.Errorf("new endpoint: track %+v, notifications %q; want a fresh record and a new alert", tr, kinds(rep))
 	}
 }
 

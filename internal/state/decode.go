@@ -23,11 +23,13 @@ const maxDepth = 16
 
 // decode parses the bytes of a state file. A non-empty reason says why they
 // are not a state file tokenwatch can act on, naming the field: the caller
-// treats the file as corrupt. A File returned with an empty reason has
-// passed validate, so every record and message in it can be used as is.
-func decode(data []byte) (*File, string) {
+// treats the file as corrupt. An error means a newer tokenwatch wrote it.
+// A File returned with neither has passed validate, so every record and
+// message in it can be used as is; from is the format it was migrated
+// from, 0 when none.
+func decode(data []byte) (f *File, from int, reason string, err error) {
 	if reason := checkStructure(data); reason != "" {
-		return nil, reason
+		return nil, 0, reason, nil
 	}
 	// The version is read first, so that a file of another format is
 	// reported as such rather than by the first field it does not share.
@@ -35,27 +37,44 @@ func decode(data []byte) (*File, string) {
 		Version *int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, "version: not a whole number"
+		return nil, 0, "version: not a whole number", nil
 	}
-	if probe.Version == nil {
-		return nil, "version: missing"
-	}
-	if *probe.Version != FormatVersion {
-		return nil, fmt.Sprintf("format version %d, this tokenwatch reads %d", *probe.Version, FormatVersion)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var f File
-	if err := dec.Decode(&f); err != nil {
-		return nil, "does not match the state format: " + err.Error()
+	switch v := probe.Version; {
+	case v == nil:
+		return nil, 0, "version: missing", nil
+	case *v > FormatVersion:
+		return nil, 0, "", fmt.Errorf("%w (format %d; this one reads formats 1 to %d)", ErrNewerFormat, *v, FormatVersion)
+	case *v == 1:
+		old, reason := decodeV1(data)
+		if reason != "" {
+			return nil, 0, reason, nil
+		}
+		f, from = migrateV1(old), 1
+	case *v == FormatVersion:
+		f = &File{}
+		if reason := strict(data, f); reason != "" {
+			return nil, 0, reason, nil
+		}
+	default:
+		return nil, 0, fmt.Sprintf("format version %d was never written by tokenwatch", *v), nil
 	}
 	if f.Checks == nil {
 		f.Checks = map[string]*Record{}
 	}
 	if reason := f.validate(); reason != "" {
-		return nil, reason
+		return nil, 0, reason, nil
 	}
-	return &f, ""
+	return f, from, "", nil
+}
+
+// strict decodes data into v, refusing fields v does not have.
+func strict(data []byte, v any) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return "does not match the state format: " + err.Error()
+	}
+	return ""
 }
 
 // encode is the file's bytes as Save writes them.
@@ -195,12 +214,17 @@ func (f *File) validate() string {
 			return "checks." + name + "." + p
 		}
 	}
-	for i, p := range f.Outbox {
-		if p == (Pending{}) {
-			return fmt.Sprintf("outbox[%d]: null or empty message", i)
+	for _, notifier := range slices.Sorted(maps.Keys(f.Outboxes)) {
+		if notifier == "" {
+			return "outboxes: a notifier with an empty name"
 		}
-		if problem := p.problem(); problem != "" {
-			return fmt.Sprintf("outbox[%d].%s", i, problem)
+		for i, p := range f.Outboxes[notifier] {
+			if p == (Pending{}) {
+				return fmt.Sprintf("outboxes.%s[%d]: null or empty message", notifier, i)
+			}
+			if problem := p.problem(); problem != "" {
+				return fmt.Sprintf("outboxes.%s[%d].%s", notifier, i, problem)
+			}
 		}
 	}
 	if _, empty := f.Outputs[""]; empty {
@@ -234,15 +258,18 @@ func totalsProblem(totals []Total) string {
 
 // problem is what is wrong with a record, as "field: why", or "".
 func (r *Record) problem() string {
-	if r.Key == "" {
-		return "key: missing"
+	if r.V1Key == "" && (r.Type == "" || r.Endpoint == "") {
+		// Prune could never match it to a check.
+		return "type: a record with no type or endpoint"
 	}
 	if p := trackProblem(r.Track); p != "" {
 		return p
 	}
-	if t := r.Thread; t != nil && (t.Channel == "" || t.TS == "") {
-		// threadOf would hand Slack an empty channel or thread_ts.
-		return "thread: channel or ts missing"
+	for notifier, t := range r.Threads {
+		if notifier == "" || t.Channel == "" || t.TS == "" {
+			// A reply would go to an empty channel or thread_ts.
+			return "threads: notifier, channel or ts missing"
+		}
 	}
 	return ""
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
-	"github.com/tokenwatch/tokenwatch/internal/config"
 )
 
 // FuzzDecode feeds arbitrary bytes to the state reader (seeds in
@@ -14,11 +13,14 @@ import (
 // panic; either they are corrupt, with a reason, or they are a state a run
 // can use, and that Save writes back to the same state.
 func FuzzDecode(f *testing.F) {
-	configured := []config.Check{fixtureCourier, fixturePartner,
-		{Name: "courier-s", Type: checks.TypeCourier, BaseURL: "https://courier.example", Alert: config.DefaultAlert},
-		{Name: "c", Type: checks.TypePartner, Host: "https://c.example", Alert: config.DefaultAlert}}
+	configured := []Identity{fixtureCourier, fixturePartner,
+		{Name: "courier-s", Type: checks.TypeCourier, Endpoint: "https://courier.example"},
+		{Name: "c", Type: checks.TypePartner, Endpoint: "https://c.example"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		file, reason := decode(data)
+		file, _, reason, err := decode(data)
+		if err != nil {
+			return // a newer format: refused, nothing to use
+		}
 		if reason != "" {
 			if file != nil {
 				t.Fatalf("corrupt (%s), yet a file was returned", reason)
@@ -53,9 +55,9 @@ func roundTrip(t *testing.T, file *File) []byte {
 
 func mustDecode(t *testing.T, data []byte) *File {
 	t.Helper()
-	file, reason := decode(data)
-	if reason != "" {
-		t.Fatalf("what Save writes reads as corrupt (%s):\n%s", reason, data)
+	file, from, reason, err := decode(data)
+	if reason != "" || err != nil || from != 0 {
+		t.Fatalf("what Save writes reads as corrupt or foreign (%s, %v, from %d):\n%s", reason, err, from, data)
 	}
 	return file
 }
@@ -63,32 +65,34 @@ func mustDecode(t *testing.T, data []byte) *File {
 // useAsARun uses file as a run does before it checks: every record read,
 // Prune, Record for each configured check, the undelivered messages and
 // the threads they belong in.
-func useAsARun(file *File, configured []config.Check) {
+func useAsARun(file *File, configured []Identity) {
 	for _, rec := range file.Checks {
-		if rec.Active != nil && rec.Thread != nil {
-			_ = rec.Active.Outcome.IsCredentialFailure() && rec.Thread.TS != ""
+		if t, ok := rec.Thread("slack"); ok && rec.Active != nil {
+			_ = rec.Active.Outcome.IsCredentialFailure() && t.TS != ""
 		}
 	}
 	file.Prune(configured)
+	file.KeepOutboxes([]string{"slack"})
 	for _, c := range configured {
 		file.Record(c)
 	}
-	for _, p := range file.Outbox {
-		if rec := file.Checks[p.Check]; rec != nil && rec.Thread != nil && !p.NewThread {
-			_ = rec.Thread.Channel + rec.Thread.TS
+	for _, p := range file.Outbox("slack") {
+		if rec := file.Checks[p.Check]; rec != nil && !p.NewThread {
+			t, _ := rec.Thread("slack")
+			_ = t.Channel + t.TS
 		}
 	}
 }
 
 // evaluateAll moves every configured check's record by one failed result.
-func evaluateAll(file *File, configured []config.Check) {
+func evaluateAll(file *File, configured []Identity) {
 	for _, c := range configured {
 		rec := file.Record(c)
 		r := checks.Result{Check: c.Name, Type: c.Type, Outcome: checks.Invalid, HTTPStatus: 401}
 		var ds []alert.Decision
-		rec.Track, ds = alert.Evaluate(rec.Track, r, c.Alert, now)
+		rec.Track, ds = alert.Evaluate(rec.Track, r, alert.DefaultSettings, now)
 		for _, d := range ds {
-			file.Outbox = append(file.Outbox, Pending{Decision: d})
+			file.SetOutbox("slack", append(file.Outbox("slack"), Pending{Decision: d}))
 		}
 	}
 }

@@ -7,35 +7,38 @@
 package state
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/alert"
-	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/safefile"
+	"github.com/tokenwatch/tokenwatch/notify"
 )
 
-// FormatVersion is the version of the file's format. A file of another
-// version, or of the wrong shape, is treated as corrupt: moved aside,
-// reported, started afresh.
-const FormatVersion = 1
+// FormatVersion is the version of the file's format this tokenwatch
+// writes. A file of format 1 is migrated (see migrate.go); a file of a
+// newer format is refused and left untouched; a file of the wrong shape is
+// corrupt: moved aside, reported, started afresh.
+const FormatVersion = 2
 
 // File is the whole state.
 type File struct {
-	Version int                `json:"version"`
-	Checks  map[string]*Record `json:"checks"`
-	// Outbox holds messages not delivered yet, oldest first. The next run
-	// sends them before its own, marked late.
-	Outbox []Pending `json:"outbox,omitempty"`
-	// LastSuccess is when a pass last delivered its messages and saved the
-	// state: a one-shot run starts with an empty registry, and must not
-	// export (or push) a last-success time of zero after a failed run.
+	Version int `json:"version"`
+	// Checks are the records, by check name.
+	Checks map[string]*Record `json:"checks"`
+	// Outboxes hold the messages each notifier has not delivered yet, by
+	// notifier name, oldest first. The next run sends them before its own,
+	// marked late.
+	Outboxes map[string][]Pending `json:"outboxes,omitempty"`
+	// LastSuccess is the start of the last pass that delivered every
+	// message, saved the state and wrote every output: a one-shot run
+	// starts with an empty registry, and must not export (or push) a
+	// last-success time of zero after a failed run.
 	LastSuccess time.Time `json:"last_success,omitzero"`
 	// Totals are cumulative message counts, across runs (see Count).
 	Totals []Total `json:"totals,omitempty"`
@@ -43,20 +46,30 @@ type File struct {
 	Outputs map[string]OutputStatus `json:"outputs,omitempty"`
 }
 
-// Record is what is kept for one check.
+// Record is what is kept for one check. It belongs to the check by name,
+// type and endpoint only: a changed alert setting applies to the record as
+// it stands, and a new setting in a later release changes no record.
 type Record struct {
-	// Key is a checksum of the check's settings: a record whose key no
-	// longer matches (the check was edited) is dropped, not inherited.
-	Key string `json:"key"`
+	Type     string `json:"type,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
+	// V1Key is the key of a record migrated from format 1 that no pass has
+	// matched to its check yet (format 1 kept a checksum, not the identity).
+	V1Key string `json:"v1_key,omitempty"`
 	alert.Track
-	// Thread is the Slack message the current incident lives in (bot mode).
-	Thread *Thread `json:"thread,omitempty"`
+	// Threads are where the current incident's first message lives, by
+	// notifier (Slack in bot mode), so that replies can follow it.
+	Threads map[string]Thread `json:"threads,omitempty"`
 }
 
-// Thread locates a Slack message, so replies and updates can follow it.
-type Thread struct {
-	Channel string `json:"channel"`
-	TS      string `json:"ts"`
+// Thread locates a posted message, so replies and updates can follow it.
+type Thread = notify.Thread
+
+// Identity is what a record belongs to.
+type Identity struct {
+	Name, Type, Endpoint string
+	// V1Key is what format 1 keyed this check's record by (see V1Key), to
+	// adopt a migrated record; empty when no record needs it.
+	V1Key string
 }
 
 // Pending is a message that is still to be delivered.
@@ -70,45 +83,99 @@ type Pending struct {
 // New returns an empty state.
 func New() *File { return &File{Version: FormatVersion, Checks: map[string]*Record{}} }
 
-// Key is the checksum of the settings a check's state depends on.
-func Key(c config.Check) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%+v", c.Name, c.Type, c.Endpoint(), c.Alert))
-	return hex.EncodeToString(sum[:6])
-}
-
-// Prune drops the records of checks that are no longer configured or whose
-// settings changed, and the undelivered messages of checks that are gone.
-// It returns the names of what it dropped.
-func (f *File) Prune(list []config.Check) []string {
-	keys := map[string]string{}
-	for _, c := range list {
-		keys[c.Name] = Key(c)
+// Prune drops the records of checks that are no longer configured, or
+// whose type or endpoint changed (another credential's history), and the
+// undelivered messages of checks that are gone. A record migrated from
+// format 1 is adopted by the check whose format-1 key it holds. Prune
+// returns the names of the records it dropped.
+func (f *File) Prune(ids []Identity) []string {
+	byName := make(map[string]Identity, len(ids))
+	for _, id := range ids {
+		byName[id.Name] = id
 	}
 	var dropped []string
 	for name, rec := range f.Checks {
-		if want, ok := keys[name]; !ok || rec.Key != want {
+		id, ok := byName[name]
+		switch {
+		case ok && rec.V1Key != "" && rec.V1Key == id.V1Key:
+			rec.Type, rec.Endpoint, rec.V1Key = id.Type, id.Endpoint, ""
+		case ok && rec.V1Key == "" && rec.Type == id.Type && rec.Endpoint == id.Endpoint:
+		default:
 			delete(f.Checks, name)
 			dropped = append(dropped, name)
 		}
 	}
-	kept := f.Outbox[:0]
-	for _, p := range f.Outbox {
-		if _, ok := keys[p.Check]; ok || p.Check == NoticeCheck {
-			kept = append(kept, p)
+	for notifier, box := range f.Outboxes {
+		kept := box[:0]
+		for _, p := range box {
+			if _, ok := byName[p.Check]; ok || p.Check == NoticeCheck {
+				kept = append(kept, p)
+			}
 		}
+		f.SetOutbox(notifier, kept)
 	}
-	f.Outbox = kept
 	return dropped
 }
 
-// Record returns the record of check c, creating an empty one.
-func (f *File) Record(c config.Check) *Record {
-	rec, ok := f.Checks[c.Name]
+// Record returns the record of the check, creating an empty one.
+func (f *File) Record(id Identity) *Record {
+	rec, ok := f.Checks[id.Name]
 	if !ok {
-		rec = &Record{Key: Key(c)}
-		f.Checks[c.Name] = rec
+		rec = &Record{Type: id.Type, Endpoint: id.Endpoint}
+		f.Checks[id.Name] = rec
 	}
 	return rec
+}
+
+// Outbox is what notifier has yet to deliver, oldest first.
+func (f *File) Outbox(notifier string) []Pending { return f.Outboxes[notifier] }
+
+// SetOutbox replaces what notifier has yet to deliver.
+func (f *File) SetOutbox(notifier string, box []Pending) {
+	if len(box) == 0 {
+		delete(f.Outboxes, notifier)
+		return
+	}
+	if f.Outboxes == nil {
+		f.Outboxes = map[string][]Pending{}
+	}
+	f.Outboxes[notifier] = box
+}
+
+// KeepOutboxes drops the outboxes of notifiers that are no longer
+// configured, and returns their names: nobody is left to deliver them.
+func (f *File) KeepOutboxes(notifiers []string) []string {
+	var dropped []string
+	for name := range f.Outboxes {
+		if !slices.Contains(notifiers, name) {
+			delete(f.Outboxes, name)
+			dropped = append(dropped, name)
+		}
+	}
+	return dropped
+}
+
+// Waiting is how many messages wait for the next run, over every notifier.
+func (f *File) Waiting() int {
+	n := 0
+	for _, box := range f.Outboxes {
+		n += len(box)
+	}
+	return n
+}
+
+// Thread is where notifier's message about the check's incident lives.
+func (r *Record) Thread(notifier string) (Thread, bool) {
+	t, ok := r.Threads[notifier]
+	return t, ok
+}
+
+// SetThread records where notifier posted the check's incident.
+func (r *Record) SetThread(notifier string, t Thread) {
+	if r.Threads == nil {
+		r.Threads = map[string]Thread{}
+	}
+	r.Threads[notifier] = t
 }
 
 // Store is the state file on disk, locked for the lifetime of the Store.
@@ -118,6 +185,10 @@ type Store struct {
 	// unreadable is why Load could not read what is at path: Save must not
 	// replace something it never read.
 	unreadable error
+	// MigratedFrom is the format Load migrated the file from (0: none),
+	// and Backup where it kept the original.
+	MigratedFrom int
+	Backup       string
 }
 
 // ErrLocked is returned by Open when another run holds the state.
@@ -167,36 +238,51 @@ type Corruption struct {
 	MovedTo string // empty when it could not be moved (or in read-only mode)
 }
 
-// Load reads the state. A missing file is an empty state. A corrupt or
-// unreadable file is moved aside with a timestamp and reported, and Load
-// returns an empty state: the run goes on, alerting afresh. A path that is
-// not a state file at all (see read) is an error, with an empty state the
-// run may still alert from; Save then refuses to replace it.
+// Load reads the state. A missing file is an empty state. A file of
+// format 1 is migrated: the original is kept beside it as
+// path.v1.bak before anything replaces it, and nothing is re-alerted. A
+// corrupt or unreadable file is moved aside with a timestamp and reported,
+// and Load returns an empty state: the run goes on, alerting afresh. A file
+// of a newer format, or a path that is not a state file at all (see read),
+// is an error, with an empty state; Save then refuses to replace it.
 func (s *Store) Load(now time.Time) (*File, *Corruption, error) {
-	f, reason, err := read(s.path)
+	l, err := read(s.path)
 	if err != nil {
 		s.unreadable = err
+		return New(), nil, err
 	}
-	if err != nil || reason == "" {
-		return f, nil, err
+	if l.reason != "" {
+		aside := fmt.Sprintf("%s.corrupt-%s", s.path, now.UTC().Format("20060102T150405Z"))
+		c := &Corruption{Reason: l.reason}
+		if err := os.Rename(s.path, aside); err == nil {
+			c.MovedTo = aside
+		}
+		return New(), c, nil
 	}
-	aside := fmt.Sprintf("%s.corrupt-%s", s.path, now.UTC().Format("20060102T150405Z"))
-	c := &Corruption{Reason: reason}
-	if err := os.Rename(s.path, aside); err == nil {
-		c.MovedTo = aside
+	if l.from != 0 {
+		backup := fmt.Sprintf("%s.v%d.bak", s.path, l.from)
+		if err := writeAtomic(backup, l.raw); err != nil {
+			s.unreadable = fmt.Errorf("keep the format-%d state as %s before migrating it: %w", l.from, backup, err)
+			return l.file, nil, s.unreadable
+		}
+		s.MigratedFrom, s.Backup = l.from, backup
 	}
-	return New(), c, nil
+	return l.file, nil, nil
 }
 
-// Peek reads the state without a lock and without moving anything: for dry
-// runs, which must change nothing. Like Load, it returns a usable empty
+// Peek reads the state without a lock and without writing or moving
+// anything: for dry runs and status, which must change nothing. A format-1
+// file is migrated in memory only. Like Load, it returns a usable empty
 // state along with an error.
 func Peek(path string) (*File, *Corruption, error) {
-	f, reason, err := read(path)
-	if reason != "" {
-		return New(), &Corruption{Reason: reason}, nil
+	l, err := read(path)
+	switch {
+	case err != nil:
+		return New(), nil, err
+	case l.reason != "":
+		return New(), &Corruption{Reason: l.reason}, nil
 	}
-	return f, nil, err
+	return l.file, nil, nil
 }
 
 // maxFileSize bounds the state file, and so what a run spends reading it.
@@ -206,6 +292,18 @@ func Peek(path string) (*File, *Corruption, error) {
 // cost a run seconds and hundreds of MB.
 const maxFileSize = 32 << 20
 
+// loaded is what read found at a path.
+type loaded struct {
+	file   *File
+	reason string // why the file is corrupt; "" when it is not
+	from   int    // the format the file was migrated from; 0 when none
+	raw    []byte // the file as read, for the migration's backup
+}
+
+// ErrNewerFormat is returned for a state written by a newer tokenwatch: it
+// may hold what this release cannot keep, so it is neither read nor replaced.
+var ErrNewerFormat = errors.New("the state file was written by a newer tokenwatch")
+
 // read returns the state, or a reason why the file is corrupt. A path that
 // does not name a state file at all is an error instead: a FIFO, a device,
 // a directory, or a file larger than any state tokenwatch writes means
@@ -213,26 +311,27 @@ const maxFileSize = 32 << 20
 // whatever it is (as root, /dev/null itself), and a silent reset would
 // re-alert on every run with nobody told why; an error makes every run
 // exit 3 naming the path, until a person fixes the configuration.
-func read(path string) (*File, string, error) {
+func read(path string) (loaded, error) {
 	data, err := safefile.Read(path, maxFileSize)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return New(), "", nil
+		return loaded{file: New()}, nil
 	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge):
-		return New(), "", fmt.Errorf("read state: %w: state.path must name tokenwatch's own state file; it was left as it is", err)
+		return loaded{}, fmt.Errorf("read state: %w: state.path must name tokenwatch's own state file; it was left as it is", err)
 	case err != nil:
-		return New(), "unreadable: " + err.Error(), nil
+		return loaded{file: New(), reason: "unreadable: " + err.Error()}, nil
 	}
-	f, reason := decode(data)
+	f, from, reason, err := decode(data)
+	if err != nil {
+		return loaded{}, fmt.Errorf("read state %s: %w; it was left as it is: upgrade tokenwatch, or move the file away to start afresh", path, err)
+	}
 	if reason != "" {
-		return New(), reason, nil
+		return loaded{file: New(), reason: reason}, nil
 	}
-	return f, "", nil
+	return loaded{file: f, from: from, raw: data}, nil
 }
 
-// Save writes the state atomically: a temp file in the same directory,
-// fsync, rename, fsync of the directory. A crash leaves the old file or the
-// new one, never half of one.
+// Save writes the state atomically (see writeAtomic).
 func (s *Store) Save(f *File) error {
 	if s.unreadable != nil {
 		return fmt.Errorf("state not saved: %w", s.unreadable)
@@ -242,7 +341,14 @@ func (s *Store) Save(f *File) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	dir := filepath.Dir(s.path)
+	return writeAtomic(s.path, data)
+}
+
+// writeAtomic writes a file with mode 0600: a temp file in the same
+// directory, fsync, rename, fsync of the directory. A crash leaves the old
+// file or the new one, never half of one.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".state-*.tmp")
 	if err != nil {
 		return fmt.Errorf("write state: %w", err)
@@ -263,7 +369,7 @@ func (s *Store) Save(f *File) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("replace state: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil {

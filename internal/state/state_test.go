@@ -4,13 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
-	"github.com/tokenwatch/tokenwatch/internal/config"
 )
 
 var now = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -26,11 +26,11 @@ func TestSaveAndLoad(t *testing.T) {
 	if err != nil || corrupt != nil || len(f.Checks) != 0 {
 		t.Fatalf("a missing file must load as empty: %v %v", corrupt, err)
 	}
-	c := config.Check{Name: "c", Type: "courier", BaseURL: "https://x", Alert: config.DefaultAlert}
+	c := Identity{Name: "c", Type: "courier", Endpoint: "https://x"}
 	rec := f.Record(c)
 	rec.Outcome, rec.FailuresInRow = checks.Invalid, 3
-	rec.Thread = &Thread{Channel: "C1", TS: "1.2"}
-	f.Outbox = []Pending{{Decision: alert.Decision{Kind: alert.KindAlert, Check: "c", Outcome: checks.Invalid, Since: now, At: now}, Attempts: 2}}
+	rec.SetThread("slack", Thread{Channel: "C1", TS: "1.2"})
+	f.SetOutbox("slack", []Pending{{Decision: alert.Decision{Kind: alert.KindAlert, Check: "c", Outcome: checks.Invalid, Since: now, At: now}, Attempts: 2}})
 	if err := s.Save(f); err != nil {
 		t.Fatal(err)
 	}
@@ -46,27 +46,31 @@ func TestSaveAndLoad(t *testing.T) {
 		t.Fatal(err, corrupt)
 	}
 	got := g.Checks["c"]
-	if got.Outcome != checks.Invalid || got.FailuresInRow != 3 || got.Thread.TS != "1.2" || got.Key != Key(c) || len(g.Outbox) != 1 || g.Outbox[0].Attempts != 2 {
-		t.Errorf("round trip lost data: %+v %+v", got, g.Outbox)
+	thread, _ := got.Thread("slack")
+	if got.Outcome != checks.Invalid || got.FailuresInRow != 3 || thread.TS != "1.2" || got.Type != c.Type || got.Endpoint != c.Endpoint ||
+		len(g.Outbox("slack")) != 1 || g.Outbox("slack")[0].Attempts != 2 {
+		t.Errorf("round trip lost data: %+v %+v", got, g.Outboxes)
 	}
 }
 
 // A record of a check that is ok, and one with an active alert: the
 // pieces the wrong-shape cases below break one at a time.
 const (
-	okRecord     = `{"key":"k","outcome":"ok","failures_in_row":0,"oks_in_row":1,"last_run":"2026-11-20T03:00:00Z"}`
-	activeRecord = `{"key":"k","outcome":"invalid","http_status":401,"failures_in_row":2,"oks_in_row":0,` +
+	okRecord     = `{"type":"courier","endpoint":"https://x","outcome":"ok","failures_in_row":0,"oks_in_row":1,"last_run":"2026-11-20T03:00:00Z"}`
+	activeRecord = `{"type":"courier","endpoint":"https://x","outcome":"invalid","http_status":401,"failures_in_row":2,"oks_in_row":0,` +
 		`"failing_since":"2026-11-20T03:00:00Z","active":{"outcome":"invalid","since":"2026-11-20T03:00:00Z",` +
 		`"fired_at":"2026-11-20T03:00:00Z","last_notified":"2026-11-20T07:00:00Z","checks":2},` +
-		`"thread":{"channel":"C1","ts":"1795143600.000100"}}`
+		`"threads":{"slack":{"channel":"C1","ts":"1795143600.000100"}}}`
 	reminder = `{"kind":"reminder","check":"c","outcome":"invalid","since":"2026-11-20T03:00:00Z",` +
 		`"at":"2026-11-20T07:00:00Z","attempts":1}`
 )
 
-// withRecord and withMessage are a valid v1 file with rec as check c's
-// record, or msg as the only undelivered message.
-func withRecord(rec string) string  { return `{"version":1,"checks":{"c":` + rec + `}}` }
-func withMessage(msg string) string { return `{"version":1,"checks":{},"outbox":[` + msg + `]}` }
+// withRecord and withMessage are a valid file with rec as check c's
+// record, or msg as Slack's only undelivered message.
+func withRecord(rec string) string { return `{"version":2,"checks":{"c":` + rec + `}}` }
+func withMessage(msg string) string {
+	return `{"version":2,"checks":{},"outboxes":{"slack":[` + msg + `]}}`
+}
 
 // replace is s with the first old replaced, and fails loudly when a case
 // no longer changes what it claims to.
@@ -81,58 +85,65 @@ func replace(s, old, new string) string {
 // aside and reported with the field that is wrong, never a panic later.
 func TestCorruptFiles(t *testing.T) {
 	for _, tc := range []struct{ name, content, reason string }{
-		{"truncated JSON", `{"version":1,"checks":{`, "not valid JSON: unexpected EOF"},
+		{"truncated JSON", `{"version":2,"checks":{`, "not valid JSON: unexpected EOF"},
 		{"not JSON", "\x00\x01garbage", "not valid JSON"},
 		{"empty file", "", "empty file"},
-		{"another version", `{"version":99,"checks":{}}`, "format version 99, this tokenwatch reads 1"},
-		{"version 0", `{"version":0,"checks":{}}`, "format version 0"},
+		{"version 0", `{"version":0,"checks":{}}`, "format version 0 was never written by tokenwatch"},
 		{"no version", `{"checks":{}}`, "version: missing"},
 		{"null version", `{"version":null,"checks":{}}`, "version: missing"},
 		{"version as a string", `{"version":"1","checks":{}}`, "version: not a whole number"},
-		{"a JSON array", `[{"version":1,"checks":{}}]`, "not a JSON object"},
+		{"a JSON array", `[{"version":2,"checks":{}}]`, "not a JSON object"},
 		{"a JSON string", `"state"`, "not a JSON object"},
 		{"JSON null", `null`, "not a JSON object"},
-		{"a second object after the first", `{"version":1,"checks":{}} {"version":1,"checks":{}}`, "data after the JSON object"},
-		{"garbage after the object", `{"version":1,"checks":{}}]`, "data after the JSON object"},
-		{"duplicate check", `{"version":1,"checks":{"c":` + okRecord + `,"c":` + okRecord + `}}`, `checks: duplicate key "c"`},
+		{"a second object after the first", `{"version":2,"checks":{}} {"version":2,"checks":{}}`, "data after the JSON object"},
+		{"garbage after the object", `{"version":2,"checks":{}}]`, "data after the JSON object"},
+		{"duplicate check", `{"version":2,"checks":{"c":` + okRecord + `,"c":` + okRecord + `}}`, `checks: duplicate key "c"`},
 		{"duplicate version", `{"version":2,"version":1,"checks":{}}`, `top level: duplicate key "version"`},
-		{"duplicate key in another case", `{"version":1,"Version":1,"checks":{}}`, `top level: duplicate key "Version"`},
+		{"duplicate key in another case", `{"version":2,"Version":2,"checks":{}}`, `top level: duplicate key "Version"`},
 		{"duplicate field in a record", withRecord(replace(okRecord, `"oks_in_row":1`, `"oks_in_row":1,"oks_in_row":5`)), `checks.c: duplicate key "oks_in_row"`},
-		{"unknown field", `{"version":1,"checks":{},"silences":[]}`, `unknown field "silences"`},
-		{"checks is an array", `{"version":1,"checks":[]}`, "does not match the state format"},
-		{"nested too deep", withRecord(replace(okRecord, `"key":"k"`, `"key":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]`)), "nested deeper than the state format"},
-		{"null record", `{"version":1,"checks":{"courier-s":null}}`, "checks.courier-s: null record"},
-		{"record without a name", `{"version":1,"checks":{"":` + okRecord + `}}`, "checks: a record with an empty name"},
-		{"record without a key", withRecord(replace(okRecord, `"key":"k"`, `"key":""`)), "checks.c.key: missing"},
+		{"unknown field", `{"version":2,"checks":{},"silences":[]}`, `unknown field "silences"`},
+		{"checks is an array", `{"version":2,"checks":[]}`, "does not match the state format"},
+		{"nested too deep", withRecord(replace(okRecord, `"type":"courier"`, `"type":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]`)), "nested deeper than the state format"},
+		{"null record", `{"version":2,"checks":{"courier-s":null}}`, "checks.courier-s: null record"},
+		{"record without a name", `{"version":2,"checks":{"":` + okRecord + `}}`, "checks: a record with an empty name"},
+		{"record without a type", withRecord(replace(okRecord, `"type":"courier"`, `"type":""`)), "checks.c.type: a record with no type or endpoint"},
+		{"record without an endpoint", withRecord(replace(okRecord, `,"endpoint":"https://x"`, ``)), "checks.c.type: a record with no type or endpoint"},
 		{"unknown outcome", withRecord(replace(okRecord, `"ok"`, `"broken"`)), `checks.c.outcome: unknown outcome "broken"`},
 		{"HTTP status out of range", withRecord(replace(activeRecord, `401`, `-401`)), "checks.c.http_status: -401 is not an HTTP status"},
 		{"negative failures_in_row", withRecord(replace(activeRecord, `"failures_in_row":2`, `"failures_in_row":-1`)), "checks.c.failures_in_row: negative (-1)"},
 		{"negative oks_in_row", withRecord(replace(okRecord, `"oks_in_row":1`, `"oks_in_row":-3`)), "checks.c.oks_in_row: negative (-3)"},
-		{"null thread fields", withRecord(replace(activeRecord, `"channel":"C1","ts":"1795143600.000100"`, ``)), "checks.c.thread: channel or ts missing"},
-		{"thread without ts", withRecord(replace(activeRecord, `"ts":"1795143600.000100"`, `"ts":""`)), "checks.c.thread: channel or ts missing"},
+		{"null thread fields", withRecord(replace(activeRecord, `"channel":"C1","ts":"1795143600.000100"`, ``)), "checks.c.threads: notifier, channel or ts missing"},
+		{"thread without ts", withRecord(replace(activeRecord, `"ts":"1795143600.000100"`, `"ts":""`)), "checks.c.threads: notifier, channel or ts missing"},
 		{"active alert about ok", withRecord(replace(activeRecord, `"active":{"outcome":"invalid"`, `"active":{"outcome":"ok"`)), `checks.c.active.outcome: "ok" is not a failing outcome`},
-		{"empty active alert", withRecord(`{"key":"k","outcome":"invalid","failures_in_row":1,"oks_in_row":0,"active":{}}`), `checks.c.active.outcome: "" is not a failing outcome`},
+		{"empty active alert", withRecord(`{"type":"courier","endpoint":"https://x","outcome":"invalid","failures_in_row":1,"oks_in_row":0,"active":{}}`), `checks.c.active.outcome: "" is not a failing outcome`},
 		{"active alert never notified", withRecord(replace(activeRecord, `"last_notified":"2026-11-20T07:00:00Z",`, ``)), "checks.c.active.last_notified: missing"},
 		{"active alert without since", withRecord(replace(activeRecord, `"since":"2026-11-20T03:00:00Z",`, ``)), "checks.c.active.since: missing"},
 		{"negative active checks", withRecord(replace(activeRecord, `"checks":2`, `"checks":-2`)), "checks.c.active.checks: negative (-2)"},
 		{"time that is not a time", withRecord(replace(okRecord, `"2026-11-20T03:00:00Z"`, `"yesterday"`)), "does not match the state format"},
-		{"null message", withMessage(`null`), "outbox[0]: null or empty message"},
-		{"empty message", withMessage(`{}`), "outbox[0]: null or empty message"},
-		{"message without a check", withMessage(replace(reminder, `"check":"c"`, `"check":""`)), "outbox[0].check: missing"},
-		{"message of an unknown kind", withMessage(replace(reminder, `"reminder"`, `"page"`)), `outbox[0].kind: unknown kind "page"`},
-		{"message with an unknown outcome", withMessage(replace(reminder, `"invalid"`, `"meh"`)), `outbox[0].outcome: unknown outcome "meh"`},
-		{"reminder about ok", withMessage(replace(reminder, `"invalid"`, `"ok"`)), `outbox[0].outcome: "ok" is not a failing outcome`},
-		{"resolution about a failure", withMessage(replace(reminder, `"reminder"`, `"resolved"`)), `outbox[0].outcome: a resolution with outcome "invalid"`},
-		{"message without since", withMessage(replace(reminder, `"since":"2026-11-20T03:00:00Z",`, ``)), "outbox[0].since: missing"},
-		{"message without at", withMessage(replace(reminder, `"at":"2026-11-20T07:00:00Z",`, ``)), "outbox[0].at: missing"},
-		{"negative attempts", withMessage(replace(reminder, `"attempts":1`, `"attempts":-1`)), "outbox[0].attempts: negative (-1)"},
-		{"output without a name", `{"version":1,"checks":{},"outputs":{"":{"last_success":"2026-11-20T03:00:00Z"}}}`, "outputs: an output with an empty name"},
-		{"total without a notifier", `{"version":1,"checks":{},"totals":[{"notifier":"","kind":"alert","result":"sent","value":1}]}`, "totals[0]: notifier or kind missing"},
-		{"total of another result", `{"version":1,"checks":{},"totals":[{"notifier":"slack","kind":"alert","result":"lost","value":1}]}`, `totals[0].result: "lost" is neither sent nor failed`},
-		{"negative total", `{"version":1,"checks":{},"totals":[{"notifier":"slack","kind":"alert","result":"sent","value":-1}]}`, "totals[0].value: negative (-1)"},
-		{"total counted twice", `{"version":1,"checks":{},"totals":[{"notifier":"slack","kind":"alert","result":"sent","value":1},` +
+		{"null message", withMessage(`null`), "outboxes.slack[0]: null or empty message"},
+		{"empty message", withMessage(`{}`), "outboxes.slack[0]: null or empty message"},
+		{"message without a check", withMessage(replace(reminder, `"check":"c"`, `"check":""`)), "outboxes.slack[0].check: missing"},
+		{"message of an unknown kind", withMessage(replace(reminder, `"reminder"`, `"page"`)), `outboxes.slack[0].kind: unknown kind "page"`},
+		{"message with an unknown outcome", withMessage(replace(reminder, `"invalid"`, `"meh"`)), `outboxes.slack[0].outcome: unknown outcome "meh"`},
+		{"reminder about ok", withMessage(replace(reminder, `"invalid"`, `"ok"`)), `outboxes.slack[0].outcome: "ok" is not a failing outcome`},
+		{"resolution about a failure", withMessage(replace(reminder, `"reminder"`, `"resolved"`)), `outboxes.slack[0].outcome: a resolution with outcome "invalid"`},
+		{"message without since", withMessage(replace(reminder, `"since":"2026-11-20T03:00:00Z",`, ``)), "outboxes.slack[0].since: missing"},
+		{"message without at", withMessage(replace(reminder, `"at":"2026-11-20T07:00:00Z",`, ``)), "outboxes.slack[0].at: missing"},
+		{"negative attempts", withMessage(replace(reminder, `"attempts":1`, `"attempts":-1`)), "outboxes.slack[0].attempts: negative (-1)"},
+		{"output without a name", `{"version":2,"checks":{},"outputs":{"":{"last_success":"2026-11-20T03:00:00Z"}}}`, "outputs: an output with an empty name"},
+		{"total without a notifier", `{"version":2,"checks":{},"totals":[{"notifier":"","kind":"alert","result":"sent","value":1}]}`, "totals[0]: notifier or kind missing"},
+		{"total of another result", `{"version":2,"checks":{},"totals":[{"notifier":"slack","kind":"alert","result":"lost","value":1}]}`, `totals[0].result: "lost" is neither sent nor failed`},
+		{"negative total", `{"version":2,"checks":{},"totals":[{"notifier":"slack","kind":"alert","result":"sent","value":-1}]}`, "totals[0].value: negative (-1)"},
+		{"total counted twice", `{"version":2,"checks":{},"totals":[{"notifier":"slack","kind":"alert","result":"sent","value":1},` +
 			`{"notifier":"slack","kind":"alert","result":"sent","value":2}]}`, "totals[1]: slack alert sent counted twice"},
-		{"second message broken", `{"version":1,"checks":{},"outbox":[` + reminder + `,null]}`, "outbox[1]: null or empty message"},
+		{"outbox of a nameless notifier", `{"version":2,"checks":{},"outboxes":{"":[` + reminder + `]}}`, "outboxes: a notifier with an empty name"},
+		{"thread of a nameless notifier", withRecord(replace(activeRecord, `"slack":{"channel"`, `"":{"channel"`)), "checks.c.threads: notifier, channel or ts missing"},
+		{"format 1: null record", `{"version":1,"checks":{"courier-s":null}}`, "checks.courier-s: null record"},
+		{"format 1: record without a key", `{"version":1,"checks":{"c":{"key":"","failures_in_row":0,"oks_in_row":0}}}`, "checks.c.key: missing"},
+		{"format 1: thread without ts", `{"version":1,"checks":{"c":{"key":"k","failures_in_row":0,"oks_in_row":0,"thread":{"channel":"C1","ts":""}}}}`, "checks.c.thread: channel or ts missing"},
+		{"format 1: null message", `{"version":1,"checks":{},"outbox":[null]}`, "outboxes.slack[0]: null or empty message"},
+		{"format 1: a field of format 2", `{"version":1,"checks":{},"outboxes":{}}`, `unknown field "outboxes"`},
+		{"second message broken", `{"version":2,"checks":{},"outboxes":{"slack":[` + reminder + `,null]}}`, "outboxes.slack[1]: null or empty message"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.json")
@@ -159,7 +170,7 @@ func TestCorruptFiles(t *testing.T) {
 				t.Errorf("the corrupt file was not kept aside as it was")
 			}
 			// The run goes on from the empty state.
-			f.Prune([]config.Check{{Name: "c", Type: "courier"}, {Name: "courier-s", Type: "courier"}})
+			f.Prune([]Identity{{Name: "c", Type: "courier", Endpoint: "https://x"}, {Name: "courier-s", Type: "courier", Endpoint: "https://x"}})
 			if err := s.Save(f); err != nil {
 				t.Errorf("saving the fresh state: %v", err)
 			}
@@ -170,22 +181,24 @@ func TestCorruptFiles(t *testing.T) {
 // What tokenwatch itself writes, however unusual, is never corrupt.
 func TestUnusualButValidFiles(t *testing.T) {
 	for name, content := range map[string]string{
-		"no record, no outbox":          `{"version":1,"checks":{}}`,
-		"null checks":                   `{"version":1,"checks":null}`,
-		"no checks":                     `{"version":1}`,
-		"null outbox":                   `{"version":1,"checks":{},"outbox":null}`,
-		"record before any result":      withRecord(`{"key":"k","failures_in_row":0,"oks_in_row":0}`),
-		"a failing record, not alerted": withRecord(`{"key":"k","outcome":"unavailable","failures_in_row":1,"oks_in_row":0,"failing_since":"2026-11-20T03:00:00Z"}`),
-		"an active alert in a thread":   withRecord(activeRecord),
-		"a late reminder":               withMessage(reminder),
-		"field names in another case":   `{"VERSION":1,"Checks":{}}`,
+		"no record, no outbox":              `{"version":2,"checks":{}}`,
+		"null checks":                       `{"version":2,"checks":null}`,
+		"no checks":                         `{"version":2}`,
+		"null outboxes":                     `{"version":2,"checks":{},"outboxes":null}`,
+		"format 1, empty":                   `{"version":1,"checks":{}}`,
+		"record before any result":          withRecord(`{"type":"courier","endpoint":"https://x","failures_in_row":0,"oks_in_row":0}`),
+		"a failing record, not alerted":     withRecord(`{"type":"courier","endpoint":"https://x","outcome":"unavailable","failures_in_row":1,"oks_in_row":0,"failing_since":"2026-11-20T03:00:00Z"}`),
+		"an active alert in a thread":       withRecord(activeRecord),
+		"a migrated record not matched yet": withRecord(`{"v1_key":"ea65acf19086","failures_in_row":0,"oks_in_row":0}`),
+		"a late reminder":                   withMessage(reminder),
+		"field names in another case":       `{"VERSION":2,"Checks":{}}`,
 		"a resolution": withMessage(`{"kind":"resolved","check":"c","outcome":"ok","previous":"invalid",` +
 			`"since":"2026-11-20T03:00:00Z","at":"2026-11-20T07:00:00Z","attempts":0}`),
 		"a notice about tokenwatch": withMessage(`{"kind":"notice","check":"tokenwatch","detail":"state reset",` +
 			`"outcome":"","since":"0001-01-01T00:00:00Z","at":"2026-11-20T07:00:00Z","attempts":1}`),
-		"totals and outputs": `{"version":1,"checks":{},"totals":[{"notifier":"slack","kind":"alert","result":"sent","value":3},` +
+		"totals and outputs": `{"version":2,"checks":{},"totals":[{"notifier":"slack","kind":"alert","result":"sent","value":3},` +
 			`{"notifier":"slack","kind":"alert","result":"failed","value":1}],"outputs":{"state":{"last_success":"2026-11-20T03:00:00Z"},"textfile":{}}}`,
-		"trailing white space": `{"version":1,"checks":{}}` + " \n\t\n",
+		"trailing white space": `{"version":2,"checks":{}}` + " \n\t\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.json")
@@ -217,19 +230,60 @@ func TestLockIsExclusive(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
-	keep := config.Check{Name: "keep", Type: "courier", BaseURL: "https://x", Alert: config.DefaultAlert}
-	edited := config.Check{Name: "edited", Type: "courier", BaseURL: "https://x", Alert: config.DefaultAlert}
+	keep := Identity{Name: "keep", Type: "courier", Endpoint: "https://x"}
+	moved := Identity{Name: "moved", Type: "courier", Endpoint: "https://x"}
+	retyped := Identity{Name: "retyped", Type: "courier", Endpoint: "https://x"}
+	migrated := Identity{Name: "migrated", Type: "courier", Endpoint: "https://x", V1Key: "k1"}
+	stale := Identity{Name: "stale", Type: "courier", Endpoint: "https://x", V1Key: "k2"}
 	f := New()
-	f.Record(keep)
-	f.Record(edited)
-	f.Record(config.Check{Name: "gone", Type: "courier"})
-	f.Outbox = []Pending{{Decision: alert.Decision{Check: "gone"}}, {Decision: alert.Decision{Check: "keep"}}}
-	edited.Alert.AfterOutages = 5
-	dropped := f.Prune([]config.Check{keep, edited})
-	if len(dropped) != 2 || f.Checks["keep"] == nil || f.Checks["edited"] != nil || f.Checks["gone"] != nil {
-		t.Errorf("dropped %v, left %v", dropped, f.Checks)
+	for _, id := range []Identity{keep, moved, retyped, {Name: "gone", Type: "courier", Endpoint: "https://x"}} {
+		f.Record(id)
 	}
-	if len(f.Outbox) != 1 || f.Outbox[0].Check != "keep" {
-		t.Errorf("outbox %+v", f.Outbox)
+	f.Checks["migrated"] = &Record{V1Key: "k1"}
+	f.Checks["stale"] = &Record{V1Key: "an older key"}
+	f.SetOutbox("slack", []Pending{{Decision: alert.Decision{Check: "gone"}}, {Decision: alert.Decision{Check: "keep"}},
+		{Decision: alert.Decision{Check: NoticeCheck}}})
+	moved.Endpoint = "https://y"
+	retyped.Type = "partner_oauth"
+	dropped := f.Prune([]Identity{keep, moved, retyped, migrated, stale})
+	slices.Sort(dropped)
+	if !slices.Equal(dropped, []string{"gone", "moved", "retyped", "stale"}) {
+		t.Errorf("dropped %v", dropped)
+	}
+	if r := f.Checks["migrated"]; r == nil || r.V1Key != "" || r.Type != "courier" || r.Endpoint != "https://x" {
+		t.Errorf("the migrated record was not adopted by its check: %+v", r)
+	}
+	if box := f.Outbox("slack"); len(box) != 2 || box[0].Check != "keep" || box[1].Check != NoticeCheck {
+		t.Errorf("outbox %+v", box)
+	}
+}
+
+// A file of a newer format is refused and left exactly as it was.
+func TestNewerFormatIsRefusedUntouched(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	content := []byte(`{"version":3,"checks":{},"something_new":true}`)
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Peek(path); !errors.Is(err, ErrNewerFormat) {
+		t.Fatalf("Peek: %v, want ErrNewerFormat", err)
+	}
+	s, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f, c, err := s.Load(now)
+	if !errors.Is(err, ErrNewerFormat) || c != nil || !strings.Contains(err.Error(), "format 3") {
+		t.Fatalf("Load: corruption %+v, err %v", c, err)
+	}
+	if err := s.Save(f); err == nil {
+		t.Fatal("Save replaced a file of a newer format")
+	}
+	if data, _ := os.ReadFile(path); string(data) != string(content) {
+		t.Errorf("the file changed: %s", data)
+	}
+	if aside, _ := filepath.Glob(path + ".*"); len(aside) != 1 { // the lock file only
+		t.Errorf("files beside it: %v", aside)
 	}
 }
