@@ -69,6 +69,7 @@ type Result struct {
 	HTTPStatus  int           // of the last answer; 0 when there was none
 	Detail      string        // one line, secrets scrubbed
 	ExpiresIn   *int64        // partner_oauth: lifetime of the issued token
+	Remedy      Remedy        // what on-call does about this outcome, from the check's kind
 	Started     time.Time     //
 	Duration    time.Duration // wall time, re-checks included
 	// Interrupted is set when the run was cancelled (SIGINT, SIGTERM) before
@@ -97,11 +98,14 @@ type Check interface {
 // returns their results in the order of list. When ctx is cancelled, checks
 // not yet started are returned as interrupted and those in flight end early.
 func RunAll(ctx context.Context, list []Check, concurrency int) []Result {
-	if concurrency < 1 {
-		concurrency = 1
-	}
+	return RunAllIn(ctx, list, make(chan struct{}, max(1, concurrency)))
+}
+
+// RunAllIn is RunAll with a limit shared with others: each check holds one
+// of slots while it runs, so passes that run at once (serve's schedules)
+// have at most cap(slots) checks in flight between them.
+func RunAllIn(ctx context.Context, list []Check, slots chan struct{}) []Result {
 	results := make([]Result, len(list))
-	slots := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
 	for i, c := range list {
 		select {

@@ -15,14 +15,16 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/version"
 )
 
-// BuildChecks turns configured checks into runnable ones. Checks with the
-// same TLS settings share one transport, so keep-alive connections are
-// reused across checks and runs. This is the one place a new kind of check
-// is registered.
+// BuildChecks turns configured checks into runnable ones, each through its
+// kind's Spec. Checks with the same TLS settings share one transport, so
+// keep-alive connections are reused across checks and runs.
 func BuildChecks(list []config.Check) ([]checks.Check, error) {
 	clients := map[checks.TLSOptions]*http.Client{}
 	var out []checks.Check
 	for _, c := range list {
+		if c.Spec == nil {
+			return nil, fmt.Errorf("check %s: no settings for its type %q", c.Name, c.Type)
+		}
 		opts := checks.TLSOptions{CAFile: c.CAFile, InsecureSkipVerify: c.InsecureSkipVerify}
 		client, ok := clients[opts]
 		if !ok {
@@ -34,20 +36,13 @@ func BuildChecks(list []config.Check) ([]checks.Check, error) {
 			clients[opts] = client
 		}
 		target := checks.Target{Name: c.Name, Client: client, Timeout: c.Timeout, UserAgent: version.UserAgent()}
-		switch c.Type {
-		case checks.TypeCourier:
-			out = append(out, &checks.Courier{Target: target, BaseURL: c.BaseURL, Token: c.Token})
-		case checks.TypePartner:
-			out = append(out, &checks.Partner{Target: target, Host: c.Host, ClientID: c.ClientID,
-				ClientSecret: c.ClientSecret, Scope: c.Scope, AuthStyle: c.AuthStyle})
-		default:
-			return nil, fmt.Errorf("check %s: unknown type %q", c.Name, c.Type)
-		}
+		out = append(out, c.Spec.Build(target))
 	}
 	return out, nil
 }
 
-// Secrets lists every secret in the configuration, for scrubbers.
+// Secrets lists every secret in the configuration, for scrubbers: each
+// check's, as its kind lists them, and tokenwatch's own.
 func Secrets(cfg *config.Config) []string {
 	var out []string
 	add := func(v secret.Value) {
@@ -56,8 +51,9 @@ func Secrets(cfg *config.Config) []string {
 		}
 	}
 	for _, c := range cfg.Checks {
-		add(c.Token)
-		add(c.ClientSecret)
+		for _, v := range c.Secrets() {
+			add(v)
+		}
 	}
 	if cfg.Slack != nil {
 		add(cfg.Slack.WebhookURL)

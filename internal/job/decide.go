@@ -1,0 +1,153 @@
+package job
+
+import (
+	"fmt"
+
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/notify"
+)
+
+// decide moves the state by this pass's results and records the decisions
+// in every notifier's outbox, before anything is sent: a crash from here on
+// repeats at most the message in flight, never loses one. It reports false
+// when the pass must not decide (see open).
+func (j *Job) decide(rep *Report) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	sess := j.open(rep)
+	if sess == nil {
+		return false
+	}
+	j.evaluate(sess.st, rep)
+	sess.save()
+	return true
+}
+
+// evaluate runs the alert policy on every result and queues its decisions.
+func (j *Job) evaluate(st *state.File, rep *Report) {
+	idx := j.index()
+	now := j.now()
+	rep.Outputs = st.OutputStatuses()
+	rep.LastSuccess = st.LastSuccess
+	for _, r := range rep.Results {
+		i, ok := idx.byName[r.Check]
+		if !ok {
+			continue // not configured: a check built from another configuration
+		}
+		c := j.Config.Checks[i]
+		rec := st.Record(idx.ids[i])
+		if r.Interrupted {
+			rep.Tracks[r.Check] = rec.Track
+			continue // says nothing about the credential
+		}
+		var ds []alert.Decision
+		rec.Track, ds = alert.Evaluate(rec.Track, r, c.Alert, now)
+		rep.Tracks[r.Check] = rec.Track
+		for _, d := range ds {
+			d.ClientID = c.ClientID
+			j.enqueue(st, d) // after earlier runs' messages
+			j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
+		}
+	}
+	// Checks that did not run in this pass are reported as the state remembers them.
+	for _, c := range j.Config.Checks {
+		if rec, ok := st.Checks[c.Name]; ok {
+			if _, done := rep.Tracks[c.Name]; !done {
+				rep.Tracks[c.Name] = rec.Track
+			}
+		}
+	}
+}
+
+// adopt fits a state just read to this configuration: records of checks
+// that are gone or changed their endpoint are dropped, and so are the
+// outboxes of notifiers that are gone; a corrupt file is announced.
+func (j *Job) adopt(st *state.File, corrupt *state.Corruption) {
+	if dropped := st.Prune(j.index().ids); len(dropped) > 0 {
+		j.Logger.Info("state dropped for checks that were removed, or whose type or endpoint changed", "checks", dropped)
+	}
+	names := make([]string, len(j.Notifiers))
+	for i, n := range j.Notifiers {
+		names[i] = n.Name()
+	}
+	if dropped := st.KeepOutboxes(names); len(dropped) > 0 {
+		j.Logger.Warn("undelivered messages dropped: their notifier is no longer configured", "notifiers", dropped)
+	}
+	if corrupt != nil {
+		j.stateReset(st, corrupt)
+	}
+}
+
+// enqueue puts a decision in every notifier's outbox.
+func (j *Job) enqueue(st *state.File, d alert.Decision) {
+	for _, n := range j.Notifiers {
+		st.SetOutbox(n.Name(), append(st.Outbox(n.Name()), state.Pending{Decision: d}))
+	}
+}
+
+// checkIndex finds a configured check and its state identity by name.
+type checkIndex struct {
+	byName map[string]int // index in Config.Checks
+	ids    []state.Identity
+}
+
+// index is built once per job: the configuration does not change under it.
+func (j *Job) index() *checkIndex {
+	j.indexOnce.Do(func() {
+		idx := &checkIndex{byName: make(map[string]int, len(j.Config.Checks)), ids: make([]state.Identity, len(j.Config.Checks))}
+		for i, c := range j.Config.Checks {
+			idx.byName[c.Name] = i
+			idx.ids[i] = state.Identity{Name: c.Name, Type: c.Type, Endpoint: c.Endpoint(),
+				V1Key: state.V1Key(c.Name, c.Type, c.Endpoint(), c.Alert)}
+		}
+		j.idx = idx
+	})
+	return j.idx
+}
+
+// stateReset reports a corrupt state file loudly: in the log, and by a
+// notice at the head of every outbox, so that it is retried like any other
+// message until delivered.
+func (j *Job) stateReset(st *state.File, c *state.Corruption) {
+	where := "it could not be moved aside"
+	if c.MovedTo != "" {
+		where = "it was moved to " + c.MovedTo
+	}
+	j.Logger.Error("state file was corrupt: starting from empty; every failing check alerts afresh",
+		"path", j.Config.State.Path, "reason", c.Reason, "moved_to", c.MovedTo)
+	text := fmt.Sprintf("The state file %s could not be read (%s); %s. tokenwatch started from an empty state: every check that fails now alerts afresh, and reminders and thresholds restart.",
+		j.Config.State.Path, c.Reason, where)
+	notice := state.Pending{Decision: alert.Decision{Kind: alert.KindNotice, Check: state.NoticeCheck, Detail: text, At: j.now()}}
+	for _, n := range j.Notifiers {
+		st.SetOutbox(n.Name(), append([]state.Pending{notice}, st.Outbox(n.Name())...))
+	}
+}
+
+// message is a pending decision as a notifier gets it: late when an
+// earlier run could not deliver it, in the thread of its incident.
+func message(st *state.File, notifier string, p state.Pending) notify.Message {
+	return notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, notifier, p.Decision)}
+}
+
+// threadOf is where a message belongs: the thread of the check's incident
+// at this notifier, unless the message opens a new incident.
+func threadOf(st *state.File, notifier string, d alert.Decision) *notify.Thread {
+	rec := st.Checks[d.Check]
+	if rec == nil || d.NewThread {
+		return nil
+	}
+	if t, ok := rec.Thread(notifier); ok {
+		return &t
+	}
+	return nil
+}
+
+// totals is the state's cumulative counts, for the metrics.
+func totals(st *state.File) []Total {
+	out := make([]Total, 0, len(st.Totals))
+	for _, t := range st.Totals {
+		out = append(out, Total{Notifier: t.Notifier, Kind: t.Kind, Result: t.Result, Value: t.Value})
+	}
+	return out
+}
