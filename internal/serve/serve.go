@@ -55,7 +55,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.Metrics.SetChecks(cfg.Checks)
 	s.Metrics.Reloaded(true, time.Now())
 	s.configListen = cfg.Metrics.Listen
-	j, err := s.Build(cfg, s.Metrics)
+	j, err := s.build(cfg)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *Server) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-s.Reload:
-			if next, nextJob := s.reload(sched); next != nil {
+			if next, nextJob := s.reload(sched, j); next != nil {
 				sched, j = next, nextJob
 			}
 		}
@@ -120,11 +120,25 @@ func (s *Server) Run(ctx context.Context) error {
 		cancelRuns()
 		<-stopped
 	}
+	if err := j.Close(); err != nil {
+		s.Logger.Error("state not released cleanly", "error", err.Error())
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	s.Logger.Info("stopped")
 	return nil
+}
+
+// build wires a job for cfg that keeps the state in memory between passes:
+// the daemon reads it once and saves it as it changes.
+func (s *Server) build(cfg *config.Config) (*job.Job, error) {
+	j, err := s.Build(cfg, s.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	j.Keep = true
+	return j, nil
 }
 
 func (s *Server) grace() time.Duration {
@@ -150,26 +164,52 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// schedule starts a cron with one entry per check, in UTC. Each entry's
-// chain is the order FINDINGS calls for: SkipIfStillRunning first, so a turn
-// that comes while the check still runs is skipped (and counted), then
-// Recover, so a panic is logged and releases the skip guard. In the other
-// order a panicking check would run once and be skipped forever.
+// schedule starts a cron with one entry per schedule, in UTC: the checks
+// that share a schedule run as one pass at each of its times (one summary
+// when it has too many messages, one heartbeat ping), and every pass draws
+// on the job's one limit of checks in flight. Each entry's chain is the
+// order FINDINGS calls for: SkipIfStillRunning first, so a time that comes
+// while the last pass of that schedule still runs is skipped (and counted
+// for each of its checks), then Recover, so a panic is logged and releases
+// the skip guard. In the other order a panicking pass would run once and
+// be skipped forever.
 func (s *Server) schedule(j *job.Job) *cron.Cron {
 	c := cron.New(cron.WithLocation(time.UTC))
-	for _, check := range j.Config.Checks {
-		name := check.Name
+	for _, g := range groups(j.Config.Checks) {
 		entry := cron.NewChain(
-			cron.SkipIfStillRunning(skipCounter{s: s, check: name}),
+			cron.SkipIfStillRunning(skipCounter{s: s, checks: g.names}),
 			cron.Recover(cronLogger{s.Logger}),
-		).Then(cron.FuncJob(func() { s.pass(j, []string{name}) }))
-		if _, err := addJob(c, check.Schedule, entry); err != nil {
+		).Then(cron.FuncJob(func() { s.pass(j, g.names) }))
+		if _, err := addJob(c, g.spec, entry); err != nil {
 			// validate rejects bad specs; this is a last line of defence.
-			s.Logger.Error("check not scheduled", "check", name, "schedule", check.Schedule, "error", err.Error())
+			s.Logger.Error("checks not scheduled", "checks", g.names, "schedule", g.spec, "error", err.Error())
 		}
 	}
 	c.Start()
 	return c
+}
+
+// group is the checks that share one schedule.
+type group struct {
+	spec  string
+	names []string
+}
+
+// groups gathers the checks by schedule, in the order the schedules first
+// appear in the configuration.
+func groups(list []config.Check) []group {
+	var out []group
+	at := map[string]int{}
+	for _, c := range list {
+		i, ok := at[c.Schedule]
+		if !ok {
+			i = len(out)
+			at[c.Schedule] = i
+			out = append(out, group{spec: c.Schedule})
+		}
+		out[i].names = append(out[i].names, c.Name)
+	}
+	return out
 }
 
 // addJob adds a job, turning robfig/cron's panics on odd specs into errors.
@@ -191,14 +231,14 @@ func (s *Server) pass(j *job.Job, only []string) {
 }
 
 // reload loads the configuration again. A bad one keeps the old running.
-func (s *Server) reload(old *cron.Cron) (*cron.Cron, *job.Job) {
+func (s *Server) reload(old *cron.Cron, oldJob *job.Job) (*cron.Cron, *job.Job) {
 	cfg, err := s.Load()
 	if err != nil {
 		s.Metrics.Reloaded(false, time.Now())
 		s.Logger.Error("reload failed: keeping the configuration that runs now", "error", err.Error())
 		return nil, nil
 	}
-	j, err := s.Build(cfg, s.Metrics)
+	j, err := s.build(cfg)
 	if err != nil {
 		s.Metrics.Reloaded(false, time.Now())
 		s.Logger.Error("reload failed: keeping the configuration that runs now", "error", err.Error())
@@ -206,6 +246,10 @@ func (s *Server) reload(old *cron.Cron) (*cron.Cron, *job.Job) {
 	}
 	if old != nil {
 		<-old.Stop().Done() // in-flight checks of the old configuration finish first
+	}
+	// The new job reads the state the old one saved, and takes its lock.
+	if err := oldJob.Close(); err != nil {
+		s.Logger.Error("state not released cleanly", "error", err.Error())
 	}
 	s.Metrics.SetChecks(cfg.Checks)
 	s.Metrics.Reloaded(true, time.Now())
@@ -217,22 +261,24 @@ func (s *Server) reload(old *cron.Cron) (*cron.Cron, *job.Job) {
 	return s.schedule(j), j
 }
 
-// skipCounter is the logger of one check's SkipIfStillRunning: the only
-// thing it logs is a skip, which it counts.
+// skipCounter is the logger of one schedule's SkipIfStillRunning: the only
+// thing it logs is a skip, which it counts for each of the schedule's checks.
 type skipCounter struct {
-	s     *Server
-	check string
+	s      *Server
+	checks []string
 }
 
 // Info implements cron.Logger: SkipIfStillRunning logs only "skip".
 func (k skipCounter) Info(msg string, kv ...any) {
-	k.s.Metrics.Skipped(k.check)
-	k.s.Logger.Warn("check skipped: its previous run is still going", "check", k.check)
+	for _, name := range k.checks {
+		k.s.Metrics.Skipped(name)
+	}
+	k.s.Logger.Warn("checks skipped: the last pass of their schedule is still going", "checks", k.checks)
 }
 
 // Error implements cron.Logger.
 func (k skipCounter) Error(err error, msg string, kv ...any) {
-	k.s.Logger.Error("cron: "+msg, append(kv, "check", k.check, "error", err.Error())...)
+	k.s.Logger.Error("cron: "+msg, append(kv, "checks", k.checks, "error", err.Error())...)
 }
 
 // cronLogger sends robfig/cron's logs to slog.

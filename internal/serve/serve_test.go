@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync/atomic"
@@ -145,4 +146,68 @@ func TestReadyOnlyAfterTheFirstPass(t *testing.T) {
 		t.Errorf("stop: %v", err)
 	}
 	done <- nil // for the cleanup
+}
+
+// gauge counts checks in flight and remembers the most seen at once.
+type gauge struct{ now, peak atomic.Int64 }
+
+func (g *gauge) enter() {
+	n := g.now.Add(1)
+	for {
+		p := g.peak.Load()
+		if n <= p || g.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+func (g *gauge) leave() { g.now.Add(-1) }
+
+// countedCheck is a fakeCheck that reports itself to a gauge while it runs.
+type countedCheck struct {
+	*fakeCheck
+	g *gauge
+}
+
+func (c countedCheck) Run(ctx context.Context) checks.Result {
+	c.g.enter()
+	defer c.g.leave()
+	return c.fakeCheck.Run(ctx)
+}
+
+// Every schedule draws on one limit: with concurrency 2, ten slow checks
+// on five schedules firing together never have more than 2 in flight.
+func TestConcurrencyIsOneLimitAcrossSchedules(t *testing.T) {
+	g := &gauge{}
+	cfg := &config.Config{Concurrency: 2, State: config.State{Path: filepath.Join(t.TempDir(), "state.json")}}
+	var list []checks.Check
+	var fakes []*fakeCheck
+	for i := range 10 {
+		f := &fakeCheck{name: fmt.Sprintf("c%d", i), block: 150 * time.Millisecond}
+		fakes = append(fakes, f)
+		cfg.Checks = append(cfg.Checks, config.Check{Name: f.name, Type: "courier", Schedule: fmt.Sprintf("@every %dms", 1000+i%5), Alert: config.DefaultAlert})
+		list = append(list, countedCheck{fakeCheck: f, g: g})
+	}
+	s := &Server{
+		Listen: "127.0.0.1:0", Metrics: metrics.NewServe(nil), Logger: slog.New(slog.DiscardHandler), Grace: 2 * time.Second,
+		Load: func() (*config.Config, error) { return cfg, nil },
+		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
+			return &job.Job{Config: cfg, Checks: list, Logger: slog.New(slog.DiscardHandler), Outputs: []job.Output{m}}, nil
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "every check to run three times", func() bool {
+		for _, f := range fakes {
+			if f.runs.Load() < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	if peak := g.peak.Load(); peak > 2 || peak < 1 {
+		t.Errorf("%d checks in flight at once, want at most concurrency 2", peak)
+	}
 }
