@@ -28,6 +28,8 @@ type Courier struct {
 	Target
 	BaseURL string
 	Token   secret.Value
+	// ClientID is the OAuth app's ClientID, for the re-issue link; may be empty.
+	ClientID string
 	// RecheckDelay is the pause before the 401 re-check; zero means DefaultRecheckDelay.
 	RecheckDelay time.Duration
 }
@@ -69,6 +71,7 @@ func (c *Courier) Run(ctx context.Context) Result {
 		}
 	}
 	res.Outcome, res.Detail, res.HTTPStatus = v.Outcome, v.Detail, status
+	res.Remedy = CourierKind{}.Remedy(res.Outcome, Site{Endpoint: res.Endpoint, ClientID: c.ClientID})
 	res.Duration = time.Since(res.Started)
 	if ctx.Err() != nil && status == 0 {
 		res.Interrupted = true

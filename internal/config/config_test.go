@@ -51,7 +51,8 @@ checks:
 		t.Fatalf("concurrency %d, %d checks", cfg.Concurrency, len(cfg.Checks))
 	}
 	courier, partner := cfg.Checks[0], cfg.Checks[1]
-	if courier.Token.Reveal() != "y0_abc$def" || courier.BaseURL != checks.DefaultCourierBaseURL || courier.Timeout != 3*time.Second {
+	courierSpec, partnerSpec := courier.Spec.(checks.CourierSpec), partner.Spec.(checks.PartnerSpec)
+	if courierSpec.Token.Reveal() != "y0_abc$def" || courierSpec.BaseURL != checks.DefaultCourierBaseURL || courier.Timeout != 3*time.Second {
 		t.Errorf("courier check %+v", courier)
 	}
 	wantCourierAlert := Alert{AfterFailures: 1, AfterOutages: 5, ResolveAfter: 1, RepeatEvery: 0, SendResolved: true}
@@ -63,7 +64,7 @@ checks:
 	if partner.Alert != wantPartnerAlert || partner.Timeout != 7*time.Second {
 		t.Errorf("partner alert %+v timeout %s", partner.Alert, partner.Timeout)
 	}
-	if partner.ClientSecret.Reveal() != "s3cret-from-file" || partner.Scope != "read write" || partner.AuthStyle != "form" || partner.Schedule != "@every 5m" {
+	if partnerSpec.ClientSecret.Reveal() != "s3cret-from-file" || partnerSpec.Scope != "read write" || partnerSpec.AuthStyle != "form" || partner.Schedule != "@every 5m" {
 		t.Errorf("partner check %+v", partner)
 	}
 	if cfg.State.Path != DefaultStateFallback || cfg.Slack != nil {
@@ -101,8 +102,9 @@ checks:
 	b, courier := cfg.Checks[1], cfg.Checks[2]
 	quiet := DefaultAlert
 	quiet.AfterOutages, quiet.RepeatEvery = 6, 12*time.Hour
-	if b.Name != "partner-b" || b.Type != "partner_oauth" || b.Host != "https://b.example.com" || b.Timeout != 3*time.Second ||
-		b.ClientSecret.Reveal() != "secret-bbbb" || b.Alert != quiet {
+	bSpec, _ := b.Spec.(checks.PartnerSpec)
+	if b.Name != "partner-b" || b.Type != "partner_oauth" || bSpec.Host != "https://b.example.com" || b.Timeout != 3*time.Second ||
+		bSpec.ClientSecret.Reveal() != "secret-bbbb" || b.Alert != quiet {
 		t.Errorf("merged check %+v", b)
 	}
 	if courier.Alert != quiet {
@@ -269,7 +271,7 @@ func TestExpansionCannotInjectStructure(t *testing.T) {
 	if problems.HasErrors() {
 		t.Fatal(problems)
 	}
-	c := cfg.Checks[0]
+	c := cfg.Checks[0].Spec.(checks.PartnerSpec)
 	if c.Host != "https://partner.example.com" || c.AuthStyle != "form" || c.ClientSecret.Reveal() != evil {
 		t.Errorf("the variable changed the structure: host %q, auth_style %q", c.Host, c.AuthStyle)
 	}
