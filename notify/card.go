@@ -2,7 +2,7 @@ package notify
 
 import (
 	"fmt"
-	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -100,31 +100,19 @@ func alertFields(d alert.Decision) []Field {
 	}
 }
 
-// whatToDo is the runbook for one outcome of one kind of check.
+// whatToDo is the runbook for one outcome of one kind of check: the kind's
+// own steps where it has them, else the generic words for an outage.
 func whatToDo(d alert.Decision) string {
-	switch {
-	case d.Type == checks.TypeCourier && d.Outcome == checks.Invalid:
-		return courierReissue(d)
-	case d.Type == checks.TypeCourier && d.Outcome == checks.Forbidden:
-		return "The token is accepted but not allowed: the Yandex account it was issued to is not an administrator of the company, " +
-			"or the company key is unknown or banned. Do not re-issue the token first: it may be fine.\n" +
-			"1. In the Courier (Track & Trace) company settings, give that account the administrator role.\n" +
-			"2. If it already is an administrator, ask Yandex support whether the company key is blocked.\n" +
-			"3. The next check says whether it worked."
-	case d.Type == checks.TypePartner && d.Outcome == checks.Invalid:
-		return "The partner's token endpoint rejects our client_id/client_secret. The partner's own words are above.\n" +
-			"1. Ask the partner (through the Yango Deli manager) to confirm the client_id and client_secret they expect, or to re-issue them.\n" +
-			"2. Put the new secret where this check reads it (its `client_secret_file` or variable); its fingerprint will change.\n" +
-			"3. The next check says whether it worked."
-	case d.Type == checks.TypePartner && d.Outcome == checks.Forbidden:
-		return "The partner knows the client but does not allow it the `client_credentials` grant or the `read write` scope " +
-			"(or refuses it with HTTP 403). Ask the partner to allow them for our client_id; the secret itself may be fine."
-	case d.Outcome == checks.Unavailable:
+	if r := remedyOf(d); !r.Empty() {
+		return mrkdwn(r)
+	}
+	switch d.Outcome {
+	case checks.Unavailable:
 		return fmt.Sprintf("No verdict on the credential: %s could not answer %d times in a row for %s. "+
 			"If every endpoint looks down at once, suspect our own egress, DNS or proxy first. "+
 			"Otherwise check the endpoint's status with its owner. tokenwatch keeps checking and says when it recovers.",
 			escape(d.Endpoint), d.FailuresInRow, Duration(d.At.Sub(d.Since)))
-	case d.Outcome == checks.BadResponse:
+	case checks.BadResponse:
 		return fmt.Sprintf("%s answered outside its documented contract (%d times in a row). The credential may be fine: "+
 			"the endpoint changed or is misconfigured (a login page, a proxy, a moved path). Send the detail above to the endpoint's owner.",
 			escape(d.Endpoint), d.FailuresInRow)
@@ -132,23 +120,41 @@ func whatToDo(d alert.Decision) string {
 	return "See the detail above."
 }
 
-// courierReissue is the re-issue procedure of the Yandex Courier document.
-func courierReissue(d alert.Decision) string {
-	// Without a client_id the link is a template: shown as code, not a link,
-	// since its <placeholder> cannot live inside Slack's <url|label> syntax.
-	open := "Open `" + escape("https://oauth.yandex.com/authorize?response_type=token&client_id=<ClientID-of-your-app>") +
-		"`, with the ClientID from your app's page in OAuth for Yandex ID (set `client_id` on this check to get a ready link)"
-	if d.ClientID != "" {
-		link := "https://oauth.yandex.com/authorize?response_type=token&client_id=" + url.QueryEscape(d.ClientID)
-		open = "Open <" + link + "|the authorize link for ClientID " + escape(d.ClientID) + ">: `" + link + "`"
+// remedyOf is the runbook of the decision's kind of check, from what the
+// decision carries: a decision made by an earlier run reads the same.
+func remedyOf(d alert.Decision) checks.Remedy {
+	return checks.Kinds.Remedy(d.Type, d.Outcome, checks.Site{Endpoint: d.Endpoint, ClientID: d.ClientID})
+}
+
+// mrkdwn renders a remedy in Slack's mrkdwn, one line per step. Prose is
+// the kind's own words, written as they are; code and link labels may hold
+// configured values, so they are escaped and cannot form a mention.
+func mrkdwn(r checks.Remedy) string {
+	lines := make([]string, 0, len(r.Lines))
+	for _, line := range r.Lines {
+		var b strings.Builder
+		for _, s := range line {
+			b.WriteString(mrkdwnSpan(s))
+		}
+		lines = append(lines, b.String())
 	}
-	return "The token is revoked or invalid: it was revoked, the account's password changed, 2FA was switched, " +
-		"someone pressed \"log out of all devices\", or it was unused for a long time. A new token is needed.\n" +
-		"1. Log in to Yandex with the account the token belongs to: it must be an *administrator in the company*.\n" +
-		"2. " + open + ".\n" +
-		"3. Make sure it asks to log in as the right user, click *Log in as …*, and copy the token shown.\n" +
-		"4. Test it: `" + escape(`curl -H "Authorization: OAuth <new-token>" -X GET `+d.Endpoint+"/api/v1/test") + "` must answer `{\"message\":\"OK\"}`.\n" +
-		"5. Put the new token where this check reads it (its `token_file` or variable); the fingerprint will change and the next check confirms."
+	return strings.Join(lines, "\n")
+}
+
+func mrkdwnSpan(s checks.Span) string {
+	switch {
+	case s.URL != "" && s.Text != "":
+		return "<" + s.URL + "|" + escape(s.Text) + ">"
+	case s.URL != "" && s.Code:
+		return "`" + s.URL + "`"
+	case s.URL != "":
+		return s.URL
+	case s.Code:
+		return "`" + escape(s.Text) + "`"
+	case s.Strong:
+		return "*" + s.Text + "*"
+	}
+	return s.Text
 }
 
 // quoteBlock shows server words as a mrkdwn quote of one inert code span.

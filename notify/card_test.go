@@ -187,3 +187,26 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+// A kind's remedy is neutral; the card renders it as mrkdwn. Configured
+// values (in code and link labels) cannot form a mention or a link.
+func TestRemedyRendersAsMrkdwn(t *testing.T) {
+	r := checks.Remedy{Lines: []checks.Line{
+		{checks.Prose("1. Log in as "), checks.Strong("admin"), checks.Prose(", then run "), checks.Code("curl <x> & y"), checks.Prose(".")},
+		{checks.Link("https://a.example/?q=1&r=2", "the <!channel> link"), checks.Prose(": "), checks.CodeURL("https://a.example/?q=1&r=2")},
+	}}
+	want := "1. Log in as *admin*, then run `curl &lt;x&gt; &amp; y`.\n" +
+		"<https://a.example/?q=1&r=2|the &lt;!channel&gt; link>: `https://a.example/?q=1&r=2`"
+	if got := mrkdwn(r); got != want {
+		t.Errorf("mrkdwn:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A decision of a type no kind has (a check since removed) still gets the
+// generic words, never another kind's runbook.
+func TestUnknownTypeGetsNoKindsRunbook(t *testing.T) {
+	d := decision(alert.KindAlert, "removed_kind", checks.Invalid, 401, "rejected")
+	if got := whatToDo(d); got != "See the detail above." {
+		t.Errorf("whatToDo = %q", got)
+	}
+}

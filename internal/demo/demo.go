@@ -61,6 +61,31 @@ checks:
     timeout: 2s
 `
 
+// demoConfiguration reads the demo's configuration, pointed at the given
+// fake Slack and endpoints, through the real loader.
+func demoConfiguration(dir, webhookURL, courierURL, partnerURL, partnerDownURL string) (*config.Config, error) {
+	src := fmt.Sprintf(demoConfig, webhookURL, filepath.Join(dir, "state.json"),
+		courierURL, GoodToken, courierURL, RevokedToken,
+		partnerURL, PartnerID, RejectedSecret, partnerURL, PartnerID, PartnerSecret, partnerDownURL)
+	cfg, problems := config.Parse(filepath.Join(dir, "config.yaml"), []byte(src), config.OSEnv)
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Secrets is every secret of the demo's checks, as their kinds list them,
+// for the command's scrubber, which exists before the demo starts its fake
+// endpoints (whose loopback addresses are no secret).
+func Secrets() ([]string, error) {
+	const nowhere = "http://127.0.0.1:1"
+	cfg, err := demoConfiguration(os.TempDir(), nowhere, nowhere, nowhere, nowhere)
+	if err != nil {
+		return nil, err
+	}
+	return job.Secrets(cfg), nil
+}
+
 // Run runs the demo and writes what it shows to w.
 func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error {
 	if o.Passes == 0 {
@@ -82,11 +107,8 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 	}
 	defer os.RemoveAll(dir)
 
-	src := fmt.Sprintf(demoConfig, fake.WebhookURL(), filepath.Join(dir, "state.json"),
-		eps.Courier.URL, GoodToken, eps.Courier.URL, RevokedToken,
-		eps.PartnerReject.URL, PartnerID, RejectedSecret, eps.PartnerReject.URL, PartnerID, PartnerSecret, eps.PartnerDownURL)
-	cfg, problems := config.Parse(filepath.Join(dir, "config.yaml"), []byte(src), config.OSEnv)
-	if err := problems.Err(); err != nil {
+	cfg, err := demoConfiguration(dir, fake.WebhookURL(), eps.Courier.URL, eps.PartnerReject.URL, eps.PartnerDownURL)
+	if err != nil {
 		return err
 	}
 	list, err := job.BuildChecks(cfg.Checks)
@@ -97,7 +119,7 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 	m := metrics.New(cfg.Checks)
 	j := &job.Job{
 		Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m},
-		Now:      func() time.Time { return clock },
+		Now:       func() time.Time { return clock },
 		Notifiers: []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: cfg.Slack.WebhookURL, Logger: logger, Now: func() time.Time { return clock }})},
 	}
 
