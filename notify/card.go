@@ -120,9 +120,13 @@ func whatToDo(d alert.Decision) string {
 	return "See the detail above."
 }
 
-// remedyOf is the runbook of the decision's kind of check, from what the
-// decision carries: a decision made by an earlier run reads the same.
+// remedyOf is the runbook the decision carries, or, for a decision an
+// earlier release stored without one, its kind's runbook from what the
+// decision says (type, outcome, endpoint, ClientID).
 func remedyOf(d alert.Decision) checks.Remedy {
+	if !d.Remedy.Empty() {
+		return d.Remedy
+	}
 	return checks.Kinds.Remedy(d.Type, d.Outcome, checks.Site{Endpoint: d.Endpoint, ClientID: d.ClientID})
 }
 

@@ -19,8 +19,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
+	secrets, err := demo.Secrets()
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenwatch demo: %v\n", err)
+		return exitUndelivered
+	}
 	scrub := &secret.Scrubber{}
-	scrub.Add(demo.GoodToken, demo.RevokedToken, demo.PartnerSecret, demo.RejectedSecret)
+	scrub.Add(secrets...)
 	logger, err := common.logger(stderr, scrub)
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenwatch demo: %v\n", err)

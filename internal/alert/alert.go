@@ -93,7 +93,11 @@ type Decision struct {
 	NewThread bool      `json:"new_thread,omitempty"`
 	At        time.Time `json:"at"`
 	// ClientID is the courier OAuth app's ClientID, for the re-issue link.
+	// Only decisions of the first release carry it (see Remedy).
 	ClientID string `json:"client_id,omitempty"`
+	// Remedy is what on-call does about it, from the check's kind: the
+	// decision is complete as it leaves the policy.
+	Remedy checks.Remedy `json:"remedy,omitzero"`
 }
 
 // Threshold is how many failures in a row it takes to alert on outcome o.
@@ -128,7 +132,7 @@ func Evaluate(t Track, r checks.Result, s Settings, now time.Time) (Track, []Dec
 	decide := func(k Kind) Decision {
 		d := Decision{Kind: k, Check: r.Check, Type: r.Type, Endpoint: r.Endpoint, Outcome: r.Outcome,
 			HTTPStatus: r.HTTPStatus, Detail: r.Detail, Since: next.FailingSince, FailuresInRow: next.FailuresInRow,
-			Fingerprint: r.Fingerprint, RotatedFrom: next.RotatedFrom, At: now}
+			Fingerprint: r.Fingerprint, RotatedFrom: next.RotatedFrom, At: now, Remedy: r.Remedy}
 		if next.Active != nil {
 			d.Checks = next.Active.Checks
 		}

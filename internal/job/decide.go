@@ -45,7 +45,6 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 		rec.Track, ds = alert.Evaluate(rec.Track, r, c.Alert, now)
 		rep.Tracks[r.Check] = rec.Track
 		for _, d := range ds {
-			d.ClientID = c.ClientID
 			j.enqueue(st, d) // after earlier runs' messages
 			j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
 		}

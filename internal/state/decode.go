@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"unicode"
@@ -289,7 +290,7 @@ func (f *File) validate() string {
 			return "outboxes: a notifier with an empty name"
 		}
 		for i, p := range f.Outboxes[notifier] {
-			if p == (Pending{}) {
+			if reflect.ValueOf(p).IsZero() {
 				return fmt.Sprintf("outboxes.%s[%d]: null or empty message", notifier, i)
 			}
 			if problem := p.problem(); problem != "" {
