@@ -233,7 +233,7 @@ func TestTotalsAndLastSuccessAcrossRuns(t *testing.T) {
 // failingOutput is an Output that fails while err is set.
 type failingOutput struct{ err error }
 
-func (f *failingOutput) Name() string                         { return "test-output" }
+func (f *failingOutput) Name() string                          { return "test-output" }
 func (f *failingOutput) Report(context.Context, *Report) error { return f.err }
 
 // A notice that the state was reset is kept like any other message when

@@ -22,7 +22,7 @@ type Job struct {
 	// Notifiers are how on-call hears: none, one or several, each with its
 	// own outbox in the state and its own failures.
 	Notifiers []notify.Notifier
-	Logger   *slog.Logger
+	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// StateWait is how long a pass waits for another run's state lock; 0 means 5s.
