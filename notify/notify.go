@@ -1,7 +1,10 @@
 // Package notify is how on-call hears about tokenwatch's decisions. A
 // notifier delivers one Message at a time (or one summary of many); what a
-// message says is built once (Card) and rendered per medium: Slack Block
-// Kit, or plain text for a terminal.
+// message says is built once, with no medium's markup (Compose, Content),
+// and rendered by each notifier in its own: Block Kit and mrkdwn in
+// notify/slack, plain text here (Text) for a terminal and for media
+// without markup. A notifier is one package under notify/ implementing
+// Notifier, built from its configuration section in job.BuildNotifiers.
 package notify
 
 import (
@@ -30,7 +33,7 @@ type Thread struct {
 // within one call; an error means the message was not delivered and will
 // be tried again by the next run.
 type Notifier interface {
-	// Name is the notifier's name in reports and metrics ("slack").
+	// Name is the notifier's name in reports, errors and metrics ("slack").
 	Name() string
 	// Send delivers one message. For an alert that opens an incident it
 	// returns where the message went, so later messages can thread under it.

@@ -125,7 +125,7 @@ func writeJSON(w io.Writer, rep *job.Report) {
 			Summary: n.Summarized, Error: n.Error,
 		}
 		if rep.DryRun {
-			jn.Text = notify.CardFor(n.Message, rep.Started).Fallback
+			jn.Text = notify.PlainLine(notify.Compose(n.Message, rep.Started).Summary)
 		}
 		out.Notifications = append(out.Notifications, jn)
 	}
@@ -211,7 +211,7 @@ func writeTable(w io.Writer, rep *job.Report) {
 	if rep.DryRun && len(rep.Notifications) > 0 {
 		fmt.Fprintf(w, "\nDry run: these messages would be sent (nothing was sent, pushed or saved):\n")
 		for _, n := range rep.Notifications {
-			fmt.Fprint(w, notify.Text(notify.CardFor(n.Message, rep.Started)))
+			fmt.Fprint(w, notify.Text(notify.Compose(n.Message, rep.Started)))
 		}
 	}
 	for _, f := range rep.Failures {

@@ -15,7 +15,6 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/metrics"
-	"github.com/tokenwatch/tokenwatch/notify"
 )
 
 // Options tune the demo.
@@ -117,10 +116,10 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 	}
 	clock := time.Now().UTC().Truncate(time.Minute)
 	m := metrics.New(cfg.Checks)
+	now := func() time.Time { return clock }
 	j := &job.Job{
 		Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m},
-		Now:       func() time.Time { return clock },
-		Notifiers: []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: cfg.Slack.WebhookURL, Logger: logger, Now: func() time.Time { return clock }})},
+		Now: now, Notifiers: job.BuildNotifiers(cfg, logger, now),
 	}
 
 	fmt.Fprintf(w, "tokenwatch demo: five checks against fake endpoints on 127.0.0.1, alerts into a fake Slack:\n")

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tokenwatch/tokenwatch/notify"
+	"github.com/tokenwatch/tokenwatch/notify/slack"
 )
 
 // FakeSlack is an incoming-webhook endpoint that keeps what it receives.
@@ -72,14 +72,14 @@ func RenderPayload(raw json.RawMessage) string {
 	var b strings.Builder
 	b.WriteString("┌" + strings.Repeat("─", 78) + "\n")
 	line := func(s string) {
-		for _, l := range strings.Split(notify.Plain(s), "\n") {
+		for _, l := range strings.Split(slack.Plain(s), "\n") {
 			fmt.Fprintf(&b, "│ %s\n", l)
 		}
 	}
 	for _, blk := range msg.Blocks {
 		switch blk.Type {
 		case "header":
-			title := notify.Plain(blk.Text.Text)
+			title := slack.Plain(blk.Text.Text)
 			line(title)
 			line(strings.Repeat("▔", min(len([]rune(title)), 76)))
 		case "section":
@@ -107,6 +107,6 @@ func RenderPayload(raw json.RawMessage) string {
 
 // field shows a "*Label*\nvalue" field on one line: "Label: value".
 func field(mrkdwn string) string {
-	label, value, _ := strings.Cut(notify.Plain(mrkdwn), "\n")
+	label, value, _ := strings.Cut(slack.Plain(mrkdwn), "\n")
 	return label + ": " + value
 }

@@ -5,14 +5,18 @@ package job
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 	"github.com/tokenwatch/tokenwatch/internal/version"
+	"github.com/tokenwatch/tokenwatch/notify"
+	"github.com/tokenwatch/tokenwatch/notify/slack"
 )
 
 // BuildChecks turns configured checks into runnable ones, each through its
@@ -39,6 +43,20 @@ func BuildChecks(list []config.Check) ([]checks.Check, error) {
 		out = append(out, c.Spec.Build(target))
 	}
 	return out, nil
+}
+
+// BuildNotifiers builds every notifier the configuration has a section
+// for, in a fixed order: none, one or several. Each kind takes its own
+// section and nothing else; a new kind of notifier is its package under
+// notify/ and one entry here. now is the notifiers' clock (nil means
+// time.Now): late notes and Retry-After dates count from it.
+func BuildNotifiers(cfg *config.Config, logger *slog.Logger, now func() time.Time) []notify.Notifier {
+	var out []notify.Notifier
+	if s := cfg.Slack; s != nil {
+		out = append(out, slack.New(slack.Options{WebhookURL: s.WebhookURL, BotToken: s.BotToken, Channel: s.Channel,
+			APIURL: s.APIURL, MaxPerRun: s.MaxMessagesPerRun, Logger: logger, Now: now}))
+	}
+	return out
 }
 
 // Secrets lists every secret in the configuration, for scrubbers: each

@@ -1,9 +1,8 @@
-package notify
+package slack
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,20 +11,21 @@ import (
 	"path"
 	"time"
 
-	"github.com/slack-go/slack"
+	slackapi "github.com/slack-go/slack"
 
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 	"github.com/tokenwatch/tokenwatch/internal/version"
+	"github.com/tokenwatch/tokenwatch/notify"
 )
 
-// Slack delivers messages to Slack through an incoming webhook, or through
-// the Web API with a bot token (which threads reminders and resolutions
-// under the first alert and marks that alert resolved).
-type Slack struct {
+// Notifier delivers messages to Slack through an incoming webhook, or
+// through the Web API with a bot token (which threads reminders and
+// resolutions under the first alert and marks that alert resolved).
+type Notifier struct {
 	webhook  secret.Value
 	botToken secret.Value
-	api      *slack.Client // bot mode; nil with a webhook
+	api      *slackapi.Client // bot mode; nil with a webhook
 	channel  string
 	client   *http.Client
 	retry    Retry
@@ -37,13 +37,13 @@ type Slack struct {
 }
 
 var (
-	_ Notifier = (*Slack)(nil)
-	_ Limited  = (*Slack)(nil)
+	_ notify.Notifier = (*Notifier)(nil)
+	_ notify.Limited  = (*Notifier)(nil)
 )
 
-// SlackOptions configure a Slack notifier. Exactly one of WebhookURL and
+// Options configure a Slack notifier. Exactly one of WebhookURL and
 // BotToken is set.
-type SlackOptions struct {
+type Options struct {
 	WebhookURL secret.Value
 	BotToken   secret.Value
 	Channel    string
@@ -83,8 +83,8 @@ const maxWebhookAnswer = 4 << 10
 // echoes the posted message.
 const maxAPIAnswer = 1 << 20
 
-// NewSlack returns a Slack notifier.
-func NewSlack(o SlackOptions) *Slack {
+// New returns a Slack notifier.
+func New(o Options) *Notifier {
 	if o.Client == nil {
 		o.Client = version.Client(10 * time.Second)
 	}
@@ -109,40 +109,42 @@ func NewSlack(o SlackOptions) *Slack {
 	if o.MaxPerRun == 0 {
 		o.MaxPerRun = DefaultMaxPerRun
 	}
-	s := &Slack{maxPerRun: o.MaxPerRun, webhook: o.WebhookURL, botToken: o.BotToken, channel: o.Channel, client: o.Client, retry: o.Retry, logger: o.Logger, now: o.Now, sleep: o.Sleep}
+	s := &Notifier{maxPerRun: o.MaxPerRun, webhook: o.WebhookURL, botToken: o.BotToken, channel: o.Channel, client: o.Client, retry: o.Retry, logger: o.Logger, now: o.Now, sleep: o.Sleep}
 	if !o.BotToken.Empty() {
-		s.api = slack.New(o.BotToken.Reveal(), slack.OptionAPIURL(o.APIURL), slack.OptionHTTPClient(botClient{client: o.Client, now: o.Now}))
+		s.api = slackapi.New(o.BotToken.Reveal(), slackapi.OptionAPIURL(o.APIURL), slackapi.OptionHTTPClient(botClient{client: o.Client, now: o.Now}))
 	}
 	return s
 }
 
-// Name implements Notifier.
-func (s *Slack) Name() string { return "slack" }
+// Name implements notify.Notifier.
+func (s *Notifier) Name() string { return name }
 
-// MaxPerRun implements Limited.
-func (s *Slack) MaxPerRun() int { return s.maxPerRun }
+// name is the notifier's name in reports, errors and metrics.
+const name = "slack"
 
-// Send implements Notifier.
-func (s *Slack) Send(ctx context.Context, m Message) (*Thread, error) {
-	card := CardFor(m, s.now())
-	blocks := Blocks(card)
+// MaxPerRun implements notify.Limited.
+func (s *Notifier) MaxPerRun() int { return s.maxPerRun }
+
+// Send implements notify.Notifier.
+func (s *Notifier) Send(ctx context.Context, m notify.Message) (*notify.Thread, error) {
+	text, blocks := Render(notify.Compose(m, s.now()))
 	if s.api == nil {
-		return nil, s.postWebhook(ctx, card.Fallback, blocks)
+		return nil, s.postWebhook(ctx, text, blocks)
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(card.Fallback, false), slack.MsgOptionBlocks(blocks...), slack.MsgOptionDisableLinkUnfurl()}
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...), slackapi.MsgOptionDisableLinkUnfurl()}
 	channel := s.channel
 	threaded := m.Thread != nil && !m.NewThread
 	if threaded {
 		channel = m.Thread.Channel
-		opts = append(opts, slack.MsgOptionTS(m.Thread.TS))
+		opts = append(opts, slackapi.MsgOptionTS(m.Thread.TS))
 		if m.Kind == alert.KindAlert {
-			opts = append(opts, slack.MsgOptionBroadcast()) // a changed outcome belongs in the channel too
+			opts = append(opts, slackapi.MsgOptionBroadcast()) // a changed outcome belongs in the channel too
 		}
 	}
-	var posted Thread
+	var posted notify.Thread
 	err := s.do(ctx, func(ctx context.Context) error {
 		ch, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
-		posted = Thread{Channel: ch, TS: ts}
+		posted = notify.Thread{Channel: ch, TS: ts}
 		return err
 	})
 	if err != nil {
@@ -160,18 +162,18 @@ func (s *Slack) Send(ctx context.Context, m Message) (*Thread, error) {
 // markResolved edits the incident's first message to say it is over. The
 // resolution itself is already in the thread, so a failure here is logged,
 // not retried by the next run (that would repeat the reply).
-func (s *Slack) markResolved(ctx context.Context, m Message) {
+func (s *Notifier) markResolved(ctx context.Context, m notify.Message) {
 	d := m.Decision
-	c := Card{
+	c := card{
 		Emoji:    ":white_check_mark:",
 		Headline: fmt.Sprintf("Resolved: %s (was %s)", d.Check, d.Previous),
 		Fallback: fmt.Sprintf("[RESOLVED] %s was %s", d.Check, d.Previous),
-		Sections: []string{fmt.Sprintf("Was *%s* from %s until %s (%s). The history is in the thread.", d.Previous, Timestamp(d.Since), Timestamp(d.At), Duration(d.At.Sub(d.Since)))},
+		Sections: []string{fmt.Sprintf("Was *%s* from %s until %s (%s). The history is in the thread.", d.Previous, notify.Timestamp(d.Since), notify.Timestamp(d.At), notify.Duration(d.At.Sub(d.Since)))},
 		Context:  []string{fmt.Sprintf("tokenwatch · check `%s` · %s", d.Check, d.Type)},
 	}
 	err := s.do(ctx, func(ctx context.Context) error {
 		_, _, _, err := s.api.UpdateMessageContext(ctx, m.Thread.Channel, m.Thread.TS,
-			slack.MsgOptionText(c.Fallback, false), slack.MsgOptionBlocks(Blocks(c)...))
+			slackapi.MsgOptionText(c.Fallback, false), slackapi.MsgOptionBlocks(blocksOf(c)...))
 		return err
 	})
 	if err != nil {
@@ -179,23 +181,22 @@ func (s *Slack) markResolved(ctx context.Context, m Message) {
 	}
 }
 
-// SendSummary implements Notifier.
-func (s *Slack) SendSummary(ctx context.Context, ms []Message) error {
-	card := SummaryCard(ms)
-	blocks := Blocks(card)
+// SendSummary implements notify.Notifier.
+func (s *Notifier) SendSummary(ctx context.Context, ms []notify.Message) error {
+	text, blocks := Render(notify.ComposeSummary(ms))
 	if s.api == nil {
-		return s.postWebhook(ctx, card.Fallback, blocks)
+		return s.postWebhook(ctx, text, blocks)
 	}
 	return s.do(ctx, func(ctx context.Context) error {
-		_, _, err := s.api.PostMessageContext(ctx, s.channel, slack.MsgOptionText(card.Fallback, false), slack.MsgOptionBlocks(blocks...))
+		_, _, err := s.api.PostMessageContext(ctx, s.channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
 		return err
 	})
 }
 
-func (s *Slack) postWebhook(ctx context.Context, text string, blocks []slack.Block) error {
-	payload, err := json.Marshal(slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}})
+func (s *Notifier) postWebhook(ctx context.Context, text string, blocks []slackapi.Block) error {
+	payload, err := WebhookBody(text, blocks)
 	if err != nil {
-		return fmt.Errorf("encode the Slack message: %w", err)
+		return err
 	}
 	return s.do(ctx, func(ctx context.Context) error { return s.webhookOnce(ctx, payload) })
 }
@@ -203,10 +204,10 @@ func (s *Slack) postWebhook(ctx context.Context, text string, blocks []slack.Blo
 // webhookOnce posts payload to the webhook once. slack-go's webhook helper
 // is not used: it drops Slack's error string, which is the only thing that
 // tells a removed webhook from an outage.
-func (s *Slack) webhookOnce(ctx context.Context, payload []byte) error {
+func (s *Notifier) webhookOnce(ctx context.Context, payload []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhook.Reveal(), bytes.NewReader(payload))
 	if err != nil {
-		return &failure{class: Permanent, reason: webhookSetting + " is not a valid URL"} // err quotes the URL
+		return &failure{class: notify.Permanent, reason: webhookSetting + " is not a valid URL"} // err quotes the URL
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
@@ -229,7 +230,7 @@ func (s *Slack) webhookOnce(ctx context.Context, payload []byte) error {
 // not retried: Slack would refuse again until a person fixes the
 // configuration. The error it returns never contains the webhook URL or
 // the bot token.
-func (s *Slack) do(ctx context.Context, op func(context.Context) error) error {
+func (s *Notifier) do(ctx context.Context, op func(context.Context) error) error {
 	backoff := s.retry.Backoff
 	var last *failure
 	for attempt := 1; ; attempt++ {
@@ -245,14 +246,14 @@ func (s *Slack) do(ctx context.Context, op func(context.Context) error) error {
 		}
 		last = s.classify(err)
 		wait := backoff
-		if last.class == RateLimited && last.wait > 0 {
+		if last.class == notify.RateLimited && last.wait > 0 {
 			wait = last.wait
 		}
 		switch {
-		case last.class == Permanent || attempt >= s.retry.Attempts:
-			return &DeliveryError{Class: last.class, Reason: last.reason, Attempts: attempt}
+		case last.class == notify.Permanent || attempt >= s.retry.Attempts:
+			return &notify.DeliveryError{Notifier: name, Class: last.class, Reason: last.reason, Attempts: attempt}
 		case wait > s.retry.MaxWait:
-			return &DeliveryError{Class: last.class, Reason: last.reason + ": too long to wait within this run", Attempts: attempt}
+			return &notify.DeliveryError{Notifier: name, Class: last.class, Reason: last.reason + ": too long to wait within this run", Attempts: attempt}
 		}
 		s.logger.Debug("slack delivery failed, retrying", "attempt", attempt, "wait", wait.String(), "class", string(last.class), "error", last.reason)
 		if s.sleep(ctx, wait) != nil {
@@ -269,13 +270,13 @@ func stopped(ctx context.Context, last *failure, attempts int) error {
 	if last != nil {
 		reason += " (earlier: " + last.reason + ")"
 	}
-	return &DeliveryError{Class: Transient, Reason: reason, Attempts: attempts, stopped: ctx.Err()}
+	return &notify.DeliveryError{Notifier: name, Class: notify.Transient, Reason: reason, Attempts: attempts, Stopped: ctx.Err()}
 }
 
 // classify is the package's classify with the webhook URL and bot token
 // scrubbed, in case an error quotes them after all: a hostile answer may
 // echo the request's path, which holds the webhook's token.
-func (s *Slack) classify(err error) *failure {
+func (s *Notifier) classify(err error) *failure {
 	var scrub secret.Scrubber
 	scrub.Add(s.webhook.Reveal(), s.botToken.Reveal())
 	if u, perr := url.Parse(s.webhook.Reveal()); perr == nil {
@@ -324,5 +325,5 @@ func (b botClient) Do(req *http.Request) (*http.Response, error) {
 	if f := byStatus(resp.StatusCode, resp.Header, b.now(), apiSetting); f != nil {
 		return nil, f
 	}
-	return nil, &failure{class: Permanent, reason: fmt.Sprintf("Slack answered HTTP %d: check %s", resp.StatusCode, apiSetting)}
+	return nil, &failure{class: notify.Permanent, reason: fmt.Sprintf("Slack answered HTTP %d: check %s", resp.StatusCode, apiSetting)}
 }

@@ -1,4 +1,4 @@
-package notify
+package slack
 
 import (
 	"context"
@@ -20,6 +20,8 @@ import (
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/notify"
+	"github.com/tokenwatch/tokenwatch/notify/internal/notifytest"
 )
 
 const testBotToken = "xoxb-test-bot-token-secret"
@@ -50,14 +52,14 @@ var fastRetry = Retry{Attempts: 3, Backoff: 10 * time.Millisecond, MaxWait: 5 * 
 // testClock is the fixed now of the tests, for Retry-After dates.
 var testClock = time.Date(2026, 10, 21, 7, 27, 0, 0, time.UTC)
 
-func newTestSlack(o SlackOptions) (*Slack, *recordedSleep) {
+func newTestSlack(o Options) (*Notifier, *recordedSleep) {
 	rec := &recordedSleep{}
 	if o.Retry == (Retry{}) {
 		o.Retry = fastRetry
 	}
 	o.Sleep = rec.sleep
 	o.Now = func() time.Time { return testClock }
-	return NewSlack(o), rec
+	return New(o), rec
 }
 
 // webhookServer answers each request with the next scripted status, and
@@ -91,8 +93,8 @@ func webhookServer(t *testing.T, script ...int) (*httptest.Server, *[]string) {
 	return srv, &bodies
 }
 
-func alertMessage() Message {
-	return Message{Decision: decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401)")}
+func alertMessage() notify.Message {
+	return notify.Message{Decision: notifytest.Decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401)")}
 }
 
 func TestWebhookRetries(t *testing.T) {
@@ -113,7 +115,7 @@ func TestWebhookRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, bodies := webhookServer(t, tc.script...)
 			hook := srv.URL + "/services/T000/B000/hooksecret"
-			s, rec := newTestSlack(SlackOptions{WebhookURL: secret.New(hook)})
+			s, rec := newTestSlack(Options{WebhookURL: secret.New(hook)})
 			_, err := s.Send(context.Background(), alertMessage())
 			if (err == nil) != tc.delivered {
 				t.Fatalf("error %v, want delivered=%v", err, tc.delivered)
@@ -157,34 +159,34 @@ func TestWebhookAnswers(t *testing.T) {
 	tests := []struct {
 		name   string
 		answer answer
-		class  Class // "" means delivered
+		class  notify.Class // "" means delivered
 		calls  int
 		want   []string
 		waits  []time.Duration
 	}{
 		{"200 ok", answer{status: 200, body: "ok"}, "", 1, nil, nil},
 		{"200 ok with a line break", answer{status: 200, body: "ok\n"}, "", 1, nil, nil},
-		{"200 invalid_token is not a delivery", answer{status: 200, body: "invalid_token"}, Permanent, 1,
+		{"200 invalid_token is not a delivery", answer{status: 200, body: "invalid_token"}, notify.Permanent, 1,
 			[]string{"Slack says invalid_token", "create a new incoming webhook"}, nil},
-		{"200 without a body is not a delivery", answer{status: 200}, Permanent, 1, []string{`HTTP 200 with "" instead of "ok"`}, nil},
-		{"404 no_service", answer{status: 404, body: "no_service"}, Permanent, 1,
+		{"200 without a body is not a delivery", answer{status: 200}, notify.Permanent, 1, []string{`HTTP 200 with "" instead of "ok"`}, nil},
+		{"404 no_service", answer{status: 404, body: "no_service"}, notify.Permanent, 1,
 			[]string{"Slack says no_service: the webhook was removed or disabled; create a new incoming webhook and update slack.webhook_url"}, nil},
-		{"403 invalid_token", answer{status: 403, body: "invalid_token"}, Permanent, 1, []string{"Slack says invalid_token"}, nil},
-		{"403 action_prohibited", answer{status: 403, body: "action_prohibited"}, Permanent, 1, []string{"Slack says action_prohibited", "admin"}, nil},
-		{"410 channel_is_archived", answer{status: 410, body: "channel_is_archived"}, Permanent, 1, []string{"Slack says channel_is_archived", "unarchive"}, nil},
-		{"400 invalid_payload", answer{status: 400, body: "invalid_payload"}, Permanent, 1, []string{"Slack says invalid_payload", "tokenwatch bug"}, nil},
-		{"404 with a page", answer{status: 404, body: "<html>Not Found</html>"}, Permanent, 1, []string{"HTTP 404", "Not Found", "slack.webhook_url"}, nil},
-		{"500 rollup_error", answer{status: 500, body: "rollup_error"}, Transient, 3, []string{"HTTP 500 (rollup_error)"}, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
-		{"502 with a page", answer{status: 502, body: "<html>Bad Gateway</html>"}, Transient, 3, []string{"Slack answered HTTP 502"}, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
-		{"429 in seconds", answer{status: 429, header: map[string]string{"Retry-After": "7"}}, RateLimited, 3, []string{"rate limited", "Retry-After 7s"}, []time.Duration{7 * time.Second, 7 * time.Second}},
-		{"429 as an HTTP date", answer{status: 429, header: map[string]string{"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}}, RateLimited, 3,
+		{"403 invalid_token", answer{status: 403, body: "invalid_token"}, notify.Permanent, 1, []string{"Slack says invalid_token"}, nil},
+		{"403 action_prohibited", answer{status: 403, body: "action_prohibited"}, notify.Permanent, 1, []string{"Slack says action_prohibited", "admin"}, nil},
+		{"410 channel_is_archived", answer{status: 410, body: "channel_is_archived"}, notify.Permanent, 1, []string{"Slack says channel_is_archived", "unarchive"}, nil},
+		{"400 invalid_payload", answer{status: 400, body: "invalid_payload"}, notify.Permanent, 1, []string{"Slack says invalid_payload", "tokenwatch bug"}, nil},
+		{"404 with a page", answer{status: 404, body: "<html>Not Found</html>"}, notify.Permanent, 1, []string{"HTTP 404", "Not Found", "slack.webhook_url"}, nil},
+		{"500 rollup_error", answer{status: 500, body: "rollup_error"}, notify.Transient, 3, []string{"HTTP 500 (rollup_error)"}, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
+		{"502 with a page", answer{status: 502, body: "<html>Bad Gateway</html>"}, notify.Transient, 3, []string{"Slack answered HTTP 502"}, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
+		{"429 in seconds", answer{status: 429, header: map[string]string{"Retry-After": "7"}}, notify.RateLimited, 3, []string{"rate limited", "Retry-After 7s"}, []time.Duration{7 * time.Second, 7 * time.Second}},
+		{"429 as an HTTP date", answer{status: 429, header: map[string]string{"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}}, notify.RateLimited, 3,
 			[]string{"rate limited", "Retry-After 1m0s"}, []time.Duration{time.Minute, time.Minute}},
-		{"429 with an unreadable Retry-After", answer{status: 429, header: map[string]string{"Retry-After": "soon"}}, RateLimited, 3,
+		{"429 with an unreadable Retry-After", answer{status: 429, header: map[string]string{"Retry-After": "soon"}}, notify.RateLimited, 3,
 			[]string{"rate limited", "without a usable Retry-After"}, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
-		{"429 without Retry-After", answer{status: 429}, RateLimited, 3, []string{"rate limited"}, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
-		{"hostile error string", answer{status: 400, body: hostile}, Permanent, 1, []string{"HTTP 400", "[2J ]0;pwned"}, nil},
-		{"endless error page", answer{status: 400, body: strings.Repeat("A", 1<<20)}, Permanent, 1, []string{"AAAA…"}, nil},
-		{"an answer that echoes the webhook's path", answer{status: 404, body: "gone: /services/T000/B000/hooksecret"}, Permanent, 1, []string{"HTTP 404", "gone: [redacted]"}, nil},
+		{"429 without Retry-After", answer{status: 429}, notify.RateLimited, 3, []string{"rate limited"}, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
+		{"hostile error string", answer{status: 400, body: hostile}, notify.Permanent, 1, []string{"HTTP 400", "[2J ]0;pwned"}, nil},
+		{"endless error page", answer{status: 400, body: strings.Repeat("A", 1<<20)}, notify.Permanent, 1, []string{"AAAA…"}, nil},
+		{"an answer that echoes the webhook's path", answer{status: 404, body: "gone: /services/T000/B000/hooksecret"}, notify.Permanent, 1, []string{"HTTP 404", "gone: [redacted]"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,7 +196,7 @@ func TestWebhookAnswers(t *testing.T) {
 				tc.answer.write(w)
 			}))
 			defer srv.Close()
-			s, rec := newTestSlack(SlackOptions{WebhookURL: secret.New(srv.URL + "/services/T000/B000/hooksecret")})
+			s, rec := newTestSlack(Options{WebhookURL: secret.New(srv.URL + "/services/T000/B000/hooksecret")})
 			_, err := s.Send(context.Background(), alertMessage())
 			checkDelivery(t, err, tc.class, tc.want)
 			if n := calls.Load(); n != int64(tc.calls) {
@@ -210,7 +212,7 @@ func TestWebhookAnswers(t *testing.T) {
 // checkDelivery checks err against the class wanted ("" for delivered) and
 // the words it must hold, and that it is fit for a terminal and a log: one
 // short printable line, without the webhook URL or the bot token.
-func checkDelivery(t *testing.T, err error, class Class, want []string) {
+func checkDelivery(t *testing.T, err error, class notify.Class, want []string) {
 	t.Helper()
 	if class == "" {
 		if err != nil {
@@ -218,9 +220,9 @@ func checkDelivery(t *testing.T, err error, class Class, want []string) {
 		}
 		return
 	}
-	var de *DeliveryError
+	var de *notify.DeliveryError
 	if !errors.As(err, &de) {
-		t.Fatalf("error %v: want a *DeliveryError", err)
+		t.Fatalf("error %v: want a *notify.DeliveryError", err)
 	}
 	if de.Class != class {
 		t.Errorf("class %q, want %q (%v)", de.Class, class, err)
@@ -267,9 +269,9 @@ func TestWebhookAnswerCutShortIsTransient(t *testing.T) {
 				_ = conn.Close()
 			}))
 			defer srv.Close()
-			s, _ := newTestSlack(SlackOptions{WebhookURL: secret.New(srv.URL + "/services/T000/B000/hooksecret")})
+			s, _ := newTestSlack(Options{WebhookURL: secret.New(srv.URL + "/services/T000/B000/hooksecret")})
 			_, err := s.Send(context.Background(), alertMessage())
-			checkDelivery(t, err, Transient, []string{"Slack"})
+			checkDelivery(t, err, notify.Transient, []string{"Slack"})
 			if n := calls.Load(); n != int64(fastRetry.Attempts) {
 				t.Errorf("%d calls, want %d: a cut answer is worth a retry", n, fastRetry.Attempts)
 			}
@@ -294,13 +296,13 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 				http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
 			}))
 			defer srv.Close()
-			o := SlackOptions{WebhookURL: secret.New(srv.URL + "/services/T000/B000/hooksecret")}
+			o := Options{WebhookURL: secret.New(srv.URL + "/services/T000/B000/hooksecret")}
 			if mode == "bot" {
-				o = SlackOptions{BotToken: secret.New(testBotToken), Channel: "#oncall", APIURL: srv.URL + "/api/"}
+				o = Options{BotToken: secret.New(testBotToken), Channel: "#oncall", APIURL: srv.URL + "/api/"}
 			}
 			s, _ := newTestSlack(o)
 			_, err := s.Send(context.Background(), alertMessage())
-			checkDelivery(t, err, Permanent, []string{"Slack answered a redirect (HTTP 307); redirects are not followed: check"})
+			checkDelivery(t, err, notify.Permanent, []string{"Slack answered a redirect (HTTP 307); redirects are not followed: check"})
 			if n := reached.Load(); n != 0 {
 				t.Errorf("the redirect target received %d requests", n)
 			}
@@ -322,29 +324,29 @@ func TestBotErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		answer answer
-		class  Class
+		class  notify.Class
 		calls  int
 		want   []string
 		waits  []time.Duration
 	}{
-		{"invalid_auth", okFalse("invalid_auth"), Permanent, 1, []string{"Slack says invalid_auth", "reinstall the Slack app and update slack.bot_token"}, nil},
-		{"token_revoked", okFalse("token_revoked"), Permanent, 1, []string{"Slack says token_revoked", "slack.bot_token"}, nil},
-		{"not_in_channel", okFalse("not_in_channel"), Permanent, 1, []string{"Slack says not_in_channel", "invite"}, nil},
-		{"channel_not_found", okFalse("channel_not_found"), Permanent, 1, []string{"Slack says channel_not_found", "slack.channel"}, nil},
-		{"is_archived", okFalse("is_archived"), Permanent, 1, []string{"Slack says is_archived"}, nil},
-		{"missing_scope", okFalse("missing_scope"), Permanent, 1, []string{"Slack says missing_scope", "chat:write"}, nil},
-		{"restricted_action_read_only_channel", okFalse("restricted_action_read_only_channel"), Permanent, 1, []string{"Slack says restricted_action_read_only_channel", "admin"}, nil},
-		{"an unknown code", okFalse("brand_new_error"), Permanent, 1, []string{"Slack says brand_new_error"}, nil},
-		{"a hostile code", okFalse(hostile), Permanent, 1, []string{"[2J ]0;pwned"}, nil},
-		{"internal_error", okFalse("internal_error"), Transient, 3, []string{"internal_error"}, backoff},
-		{"ratelimited", okFalse("ratelimited"), RateLimited, 3, []string{"rate limited"}, backoff},
-		{"429 in seconds", answer{status: 429, header: map[string]string{"Retry-After": "3"}}, RateLimited, 3, []string{"Retry-After 3s"}, []time.Duration{3 * time.Second, 3 * time.Second}},
-		{"429 as an HTTP date", answer{status: 429, header: map[string]string{"Retry-After": "Wed, 21 Oct 2026 07:27:30 GMT"}}, RateLimited, 3,
+		{"invalid_auth", okFalse("invalid_auth"), notify.Permanent, 1, []string{"Slack says invalid_auth", "reinstall the Slack app and update slack.bot_token"}, nil},
+		{"token_revoked", okFalse("token_revoked"), notify.Permanent, 1, []string{"Slack says token_revoked", "slack.bot_token"}, nil},
+		{"not_in_channel", okFalse("not_in_channel"), notify.Permanent, 1, []string{"Slack says not_in_channel", "invite"}, nil},
+		{"channel_not_found", okFalse("channel_not_found"), notify.Permanent, 1, []string{"Slack says channel_not_found", "slack.channel"}, nil},
+		{"is_archived", okFalse("is_archived"), notify.Permanent, 1, []string{"Slack says is_archived"}, nil},
+		{"missing_scope", okFalse("missing_scope"), notify.Permanent, 1, []string{"Slack says missing_scope", "chat:write"}, nil},
+		{"restricted_action_read_only_channel", okFalse("restricted_action_read_only_channel"), notify.Permanent, 1, []string{"Slack says restricted_action_read_only_channel", "admin"}, nil},
+		{"an unknown code", okFalse("brand_new_error"), notify.Permanent, 1, []string{"Slack says brand_new_error"}, nil},
+		{"a hostile code", okFalse(hostile), notify.Permanent, 1, []string{"[2J ]0;pwned"}, nil},
+		{"internal_error", okFalse("internal_error"), notify.Transient, 3, []string{"internal_error"}, backoff},
+		{"ratelimited", okFalse("ratelimited"), notify.RateLimited, 3, []string{"rate limited"}, backoff},
+		{"429 in seconds", answer{status: 429, header: map[string]string{"Retry-After": "3"}}, notify.RateLimited, 3, []string{"Retry-After 3s"}, []time.Duration{3 * time.Second, 3 * time.Second}},
+		{"429 as an HTTP date", answer{status: 429, header: map[string]string{"Retry-After": "Wed, 21 Oct 2026 07:27:30 GMT"}}, notify.RateLimited, 3,
 			[]string{"Retry-After 30s"}, []time.Duration{30 * time.Second, 30 * time.Second}},
-		{"429 with an unreadable Retry-After", answer{status: 429, header: map[string]string{"Retry-After": "later"}}, RateLimited, 3, []string{"rate limited"}, backoff},
-		{"503", answer{status: 503}, Transient, 3, []string{"HTTP 503"}, backoff},
-		{"404: a wrong api_url", answer{status: 404, body: "not found"}, Permanent, 1, []string{"HTTP 404", "slack.api_url"}, nil},
-		{"200 that is not the API", answer{status: 200, body: "<html>login</html>"}, Permanent, 1, []string{"could not be read", "slack.api_url"}, nil},
+		{"429 with an unreadable Retry-After", answer{status: 429, header: map[string]string{"Retry-After": "later"}}, notify.RateLimited, 3, []string{"rate limited"}, backoff},
+		{"503", answer{status: 503}, notify.Transient, 3, []string{"HTTP 503"}, backoff},
+		{"404: a wrong api_url", answer{status: 404, body: "not found"}, notify.Permanent, 1, []string{"HTTP 404", "slack.api_url"}, nil},
+		{"200 that is not the API", answer{status: 200, body: "<html>login</html>"}, notify.Permanent, 1, []string{"could not be read", "slack.api_url"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -354,7 +356,7 @@ func TestBotErrors(t *testing.T) {
 				tc.answer.write(w)
 			}))
 			defer srv.Close()
-			s, rec := newTestSlack(SlackOptions{BotToken: secret.New(testBotToken), Channel: "#oncall", APIURL: srv.URL + "/api/"})
+			s, rec := newTestSlack(Options{BotToken: secret.New(testBotToken), Channel: "#oncall", APIURL: srv.URL + "/api/"})
 			_, err := s.Send(context.Background(), alertMessage())
 			checkDelivery(t, err, tc.class, tc.want)
 			if n := calls.Load(); n != int64(tc.calls) {
@@ -401,7 +403,7 @@ func TestSendStopsWhenTheRunStops(t *testing.T) {
 			}))
 			defer srv.Close()
 			defer close(release)
-			s := NewSlack(SlackOptions{WebhookURL: secret.New(srv.URL + "/services/T000/B000/hooksecret"), Retry: tc.retry,
+			s := New(Options{WebhookURL: secret.New(srv.URL + "/services/T000/B000/hooksecret"), Retry: tc.retry,
 				// SIGTERM arrives as the wait begins; the real timer-based
 				// wait of an hour must end with it.
 				Sleep: func(ctx context.Context, d time.Duration) error { cancel(); return sleep(ctx, d) }})
@@ -435,7 +437,7 @@ func TestNoRetryAfterTheRunStops(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := NewSlack(SlackOptions{WebhookURL: secret.New(srv.URL), Retry: fastRetry,
+	s := New(Options{WebhookURL: secret.New(srv.URL), Retry: fastRetry,
 		Sleep: func(context.Context, time.Duration) error { cancel(); return nil }})
 	_, err := s.Send(ctx, alertMessage())
 	if calls.Load() != 1 || err == nil || !strings.Contains(err.Error(), "the run was stopped") {
@@ -450,7 +452,7 @@ func TestWebhookUnreachableErrorHidesURL(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	hook := srv.URL + "/services/T000/B000/hooksecret"
 	srv.Close()
-	s, _ := newTestSlack(SlackOptions{WebhookURL: secret.New(hook)})
+	s, _ := newTestSlack(Options{WebhookURL: secret.New(hook)})
 	_, err := s.Send(context.Background(), alertMessage())
 	if err == nil || strings.Contains(err.Error(), "hooksecret") || !strings.Contains(err.Error(), "cannot reach Slack") {
 		t.Fatalf("error %v: want a description without the URL", err)
@@ -465,7 +467,7 @@ func TestLongRetryAfterIsLeftToTheNextRun(t *testing.T) {
 		w.WriteHeader(429)
 	}))
 	defer srv.Close()
-	s, _ := newTestSlack(SlackOptions{WebhookURL: secret.New(srv.URL), Retry: Retry{Attempts: 3, MaxWait: 30 * time.Second}})
+	s, _ := newTestSlack(Options{WebhookURL: secret.New(srv.URL), Retry: Retry{Attempts: 3, MaxWait: 30 * time.Second}})
 	_, err := s.Send(context.Background(), alertMessage())
 	// Waiting an hour is not retrying: the message is left to the next run
 	// at once, after the one attempt.
@@ -528,20 +530,20 @@ func TestBotThreadsAndMarksResolved(t *testing.T) {
 	api := &fakeBotAPI{fail: 1} // the first call fails: retried
 	srv := httptest.NewServer(api.handler(t))
 	defer srv.Close()
-	s, _ := newTestSlack(SlackOptions{BotToken: secret.New(testBotToken), Channel: "#delivery-oncall", APIURL: srv.URL + "/api/"})
+	s, _ := newTestSlack(Options{BotToken: secret.New(testBotToken), Channel: "#delivery-oncall", APIURL: srv.URL + "/api/"})
 	ctx := context.Background()
 
 	thread, err := s.Send(ctx, alertMessage())
 	if err != nil || thread == nil || thread.TS != "1700000000.000001" || thread.Channel != "C0ONCALL" {
 		t.Fatalf("alert: thread %+v, error %v", thread, err)
 	}
-	reminder := Message{Decision: decision(alert.KindReminder, checks.TypeCourier, checks.Invalid, 401, "token rejected"), Thread: thread}
+	reminder := notify.Message{Decision: notifytest.Decision(alert.KindReminder, checks.TypeCourier, checks.Invalid, 401, "token rejected"), Thread: thread}
 	if _, err := s.Send(ctx, reminder); err != nil {
 		t.Fatal(err)
 	}
-	resolved := decision(alert.KindResolved, checks.TypeCourier, checks.OK, 200, "token accepted")
+	resolved := notifytest.Decision(alert.KindResolved, checks.TypeCourier, checks.OK, 200, "token accepted")
 	resolved.Previous = checks.Invalid
-	if _, err := s.Send(ctx, Message{Decision: resolved, Thread: thread}); err != nil {
+	if _, err := s.Send(ctx, notify.Message{Decision: resolved, Thread: thread}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -572,7 +574,7 @@ func TestSlackRequestsIdentifyTokenwatch(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	defer srv.Close()
-	if _, err := NewSlack(SlackOptions{WebhookURL: secret.New(srv.URL)}).Send(context.Background(), alertMessage()); err != nil {
+	if _, err := New(Options{WebhookURL: secret.New(srv.URL)}).Send(context.Background(), alertMessage()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(ua, "tokenwatch/") {

@@ -1,4 +1,4 @@
-package notify
+package slack
 
 import (
 	"context"
@@ -13,58 +13,15 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/slack-go/slack"
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/tokenwatch/tokenwatch/notify"
 )
-
-// Class says what an undelivered message needs. Its values are the
-// reason label of the notifier error metrics.
-type Class string
-
-const (
-	// Permanent: the configuration is broken (a removed webhook, a revoked
-	// token, an archived channel). A person must act; retrying in this run
-	// would only repeat the refusal.
-	Permanent Class = "permanent"
-	// RateLimited: Slack asked to wait (HTTP 429, ratelimited); retried
-	// after Retry-After when that fits in the run.
-	RateLimited Class = "rate_limited"
-	// Transient: Slack or the network failed (5xx, timeouts, resets);
-	// retried with backoff.
-	Transient Class = "transient"
-)
-
-// DeliveryError is a message that could not be delivered. The next run
-// tries it again, whatever its class.
-type DeliveryError struct {
-	Class Class
-	// Reason says why in words for on-call: Slack's own error string,
-	// sanitized, and for a permanent error what a person must do. It never
-	// holds the webhook URL or the bot token.
-	Reason   string
-	Attempts int
-	// stopped is the context's error when the run was stopped.
-	stopped error
-}
-
-// Error says why, without the webhook URL or the token.
-func (e *DeliveryError) Error() string {
-	switch e.Attempts {
-	case 0:
-		return "slack: " + e.Reason
-	case 1:
-		return fmt.Sprintf("slack: %s (after 1 attempt)", e.Reason)
-	}
-	return fmt.Sprintf("slack: %s (after %d attempts)", e.Reason, e.Attempts)
-}
-
-// Unwrap is the context's error when the run was stopped, so the caller
-// can tell a stop from a failure with errors.Is(err, context.Canceled).
-func (e *DeliveryError) Unwrap() error { return e.stopped }
 
 // failure is one Slack call that failed, classified. Reason is already
 // fit to show: sanitized, with what to do.
 type failure struct {
-	class  Class
+	class  notify.Class
 	reason string
 	// wait is how long Slack asked to wait (rate limited); 0 when it did
 	// not say, and the retry backoff applies.
@@ -89,22 +46,22 @@ func webhookAnswer(status int, header http.Header, body []byte, now time.Time) *
 	}
 	code := slackCode(text)
 	if f := byStatus(status, header, now, webhookSetting); f != nil {
-		if f.class == Transient && code != "" {
+		if f.class == notify.Transient && code != "" {
 			f.reason += " (" + code + ")"
 		}
 		return f
 	}
 	switch {
 	case transientCodes[code]:
-		return &failure{class: Transient, reason: fmt.Sprintf("Slack answered HTTP %d (%s)", status, code)}
+		return &failure{class: notify.Transient, reason: fmt.Sprintf("Slack answered HTTP %d (%s)", status, code)}
 	case code == "":
-		return &failure{class: Permanent, reason: fmt.Sprintf("Slack answered HTTP %d with %q instead of \"ok\": check that %s is a Slack incoming webhook", status, sanitize(text), webhookSetting)}
+		return &failure{class: notify.Permanent, reason: fmt.Sprintf("Slack answered HTTP %d with %q instead of \"ok\": check that %s is a Slack incoming webhook", status, sanitize(text), webhookSetting)}
 	}
 	advice, ok := webhookAdvice[code]
 	if !ok {
 		advice = "check " + webhookSetting
 	}
-	return &failure{class: Permanent, reason: fmt.Sprintf("Slack says %s: %s", code, advice)}
+	return &failure{class: notify.Permanent, reason: fmt.Sprintf("Slack says %s: %s", code, advice)}
 }
 
 // byStatus classifies the answers whose status says it all: a redirect, a
@@ -112,15 +69,15 @@ func webhookAnswer(status int, header http.Header, body []byte, now time.Time) *
 func byStatus(status int, header http.Header, now time.Time, setting string) *failure {
 	switch {
 	case status >= 300 && status < 400:
-		return &failure{class: Permanent, reason: fmt.Sprintf("Slack answered a redirect (HTTP %d); redirects are not followed: check %s", status, setting)}
+		return &failure{class: notify.Permanent, reason: fmt.Sprintf("Slack answered a redirect (HTTP %d); redirects are not followed: check %s", status, setting)}
 	case status == http.StatusTooManyRequests:
 		wait, ok := retryAfter(header.Get("Retry-After"), now)
 		if !ok {
-			return &failure{class: RateLimited, reason: "rate limited by Slack (HTTP 429 without a usable Retry-After)"}
+			return &failure{class: notify.RateLimited, reason: "rate limited by Slack (HTTP 429 without a usable Retry-After)"}
 		}
-		return &failure{class: RateLimited, reason: fmt.Sprintf("rate limited by Slack (Retry-After %s)", wait), wait: wait}
+		return &failure{class: notify.RateLimited, reason: fmt.Sprintf("rate limited by Slack (Retry-After %s)", wait), wait: wait}
 	case status >= 500 || status == http.StatusRequestTimeout:
-		return &failure{class: Transient, reason: fmt.Sprintf("Slack answered HTTP %d", status)}
+		return &failure{class: notify.Transient, reason: fmt.Sprintf("Slack answered HTTP %d", status)}
 	}
 	return nil
 }
@@ -130,11 +87,11 @@ func apiError(raw string) *failure {
 	code := slackCode(raw)
 	switch {
 	case code == "ratelimited":
-		return &failure{class: RateLimited, reason: "rate limited by Slack (ratelimited)"}
+		return &failure{class: notify.RateLimited, reason: "rate limited by Slack (ratelimited)"}
 	case transientCodes[code]:
-		return &failure{class: Transient, reason: "Slack failed: " + code}
+		return &failure{class: notify.Transient, reason: "Slack failed: " + code}
 	case code == "":
-		return &failure{class: Permanent, reason: fmt.Sprintf("Slack refused the message with %q: check slack.bot_token and slack.channel", sanitize(raw))}
+		return &failure{class: notify.Permanent, reason: fmt.Sprintf("Slack refused the message with %q: check slack.bot_token and slack.channel", sanitize(raw))}
 	}
 	advice, ok := apiAdvice[code]
 	if !ok && strings.HasPrefix(code, "restricted_action") {
@@ -143,7 +100,7 @@ func apiError(raw string) *failure {
 	if !ok {
 		advice = "check slack.bot_token and slack.channel"
 	}
-	return &failure{class: Permanent, reason: fmt.Sprintf("Slack says %s: %s", code, advice)}
+	return &failure{class: notify.Permanent, reason: fmt.Sprintf("Slack says %s: %s", code, advice)}
 }
 
 // classify turns the error of one Slack call into a failure. Errors from
@@ -151,7 +108,7 @@ func apiError(raw string) *failure {
 // described rather than passed on.
 func classify(err error) *failure {
 	var f *failure
-	var se slack.SlackErrorResponse
+	var se slackapi.SlackErrorResponse
 	var netErr net.Error
 	var urlErr *url.Error
 	var opErr *net.OpError
@@ -161,21 +118,21 @@ func classify(err error) *failure {
 	case errors.As(err, &se):
 		return apiError(se.Err)
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
-		return &failure{class: Transient, reason: "Slack did not answer in time"}
+		return &failure{class: notify.Transient, reason: "Slack did not answer in time"}
 	case errors.As(err, &urlErr):
 		cause := urlErr.Err
 		if errors.As(cause, &opErr) {
 			cause = opErr.Err
 		}
-		return &failure{class: Transient, reason: "cannot reach Slack: " + sanitize(cause.Error())}
+		return &failure{class: notify.Transient, reason: "cannot reach Slack: " + sanitize(cause.Error())}
 	case errors.As(err, &opErr): // the connection failed while the answer was read
-		return &failure{class: Transient, reason: "the connection to Slack failed: " + sanitize(opErr.Err.Error())}
+		return &failure{class: notify.Transient, reason: "the connection to Slack failed: " + sanitize(opErr.Err.Error())}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return &failure{class: Transient, reason: "the connection closed before Slack's whole answer"}
+		return &failure{class: notify.Transient, reason: "the connection closed before Slack's whole answer"}
 	}
 	// What remains is slack-go failing to read a 200 answer as the Web
 	// API's JSON: whatever answered is not Slack's API.
-	return &failure{class: Permanent, reason: fmt.Sprintf("Slack's answer could not be read (%s): check %s", sanitize(err.Error()), apiSetting)}
+	return &failure{class: notify.Permanent, reason: fmt.Sprintf("Slack's answer could not be read (%s): check %s", sanitize(err.Error()), apiSetting)}
 }
 
 // retryAfter reads a Retry-After value in either form RFC 9110 allows:

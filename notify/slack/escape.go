@@ -1,10 +1,9 @@
-package notify
+package slack
 
 import (
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/tokenwatch/tokenwatch/notify"
 )
 
 // How words tokenwatch did not write are shown.
@@ -24,14 +23,13 @@ import (
 //     shown as ˋ (U+02CB MODIFIER LETTER GRAVE ACCENT);
 //   - control and format characters (ANSI escapes, newlines that would end
 //     the span, bidi overrides that reorder what is shown) are shown as Go
-//     escapes (\x1b, \n, \u202e), as Printable does for a terminal.
+//     escapes (\x1b, \n, \u202e), as notify.Printable does for a terminal.
 //
 // A detail mixes tokenwatch's words with the server's, and notify cannot tell
 // them apart: the whole detail is treated as server words. Check names are
 // configuration ([a-z0-9_-]), but take the same path where they are cheap to.
-// The terminal renderer (Text) takes the code spans back out and shows
-// their content unformatted, so the terminal reads the partner's words as
-// they were (but for ˋ) with their control characters escaped.
+// notify.Text, the plain-text renderer, shows the same words unformatted
+// (but for ˋ) with their control characters escaped.
 
 // inert quotes s in an inline code span that Slack shows as it is; "" stays "".
 func inert(s string) string {
@@ -42,41 +40,10 @@ func inert(s string) string {
 }
 
 // escape applies Slack's escaping of &, < and > (so that text cannot form a
-// link or a mention) and shows control characters as Printable does. It
+// link or a mention) and shows control characters as notify.Printable does. It
 // leaves formatting marks alone: for our own text and configured values.
 func escape(s string) string {
-	return entityEscaper.Replace(Printable(s))
+	return entityEscaper.Replace(notify.Printable(s))
 }
 
 var entityEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-// Printable replaces what a terminal would act on rather than show: C0 and
-// C1 control characters (ANSI escape sequences start with ESC or CSI), DEL,
-// Unicode format characters (bidi overrides such as U+202E, zero-width
-// characters) and line or paragraph separators, each by its Go escape
-// (\x1b, \u202e); an invalid UTF-8 byte becomes U+FFFD. Everything else is
-// unchanged.
-func Printable(s string) string {
-	if !strings.ContainsFunc(s, unsafeRune) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == utf8.RuneError: // an invalid byte, or U+FFFD itself
-			b.WriteRune(utf8.RuneError)
-		case unsafeRune(r):
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// unsafeRune reports whether a terminal may act on r instead of showing it.
-// An invalid byte counts, so that Printable rewrites it as U+FFFD.
-func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp) || r == utf8.RuneError
-}

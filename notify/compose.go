@@ -1,0 +1,206 @@
+package notify
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+)
+
+// outcomeWords says an outcome the way on-call reads it in a headline.
+var outcomeWords = map[checks.Outcome]string{
+	checks.OK:          "works",
+	checks.Invalid:     "credential INVALID",
+	checks.Forbidden:   "credential FORBIDDEN",
+	checks.Unavailable: "endpoint UNAVAILABLE",
+	checks.BadResponse: "endpoint BROKE ITS CONTRACT",
+}
+
+// Compose says one message. now is when it is delivered (for the late note).
+func Compose(m Message, now time.Time) Content {
+	d := m.Decision
+	var c Content
+	switch d.Kind {
+	case alert.KindAlert:
+		c.Tone = Critical
+		if !d.Outcome.IsCredentialFailure() {
+			c.Tone = Warning
+		}
+		c.Headline = fmt.Sprintf("%s: %s", d.Check, outcomeWords[d.Outcome])
+		if d.Previous != "" {
+			c.Headline += fmt.Sprintf(" (was %s)", d.Previous)
+		}
+		c.Summary = Line{Prose("[ALERT] "), Quote(d.Check), Prose(fmt.Sprintf(" is %s: ", d.Outcome)), quoteOr(d.Detail)}
+		c.Facts = alertFacts(d)
+		c.Sections = []Section{{Heading: "What happened", Quote: Line{quoteOr(d.Detail)}}, {Heading: "What to do", Lines: whatToDo(d)}}
+	case alert.KindReminder:
+		c.Tone = Reminder
+		c.Headline = fmt.Sprintf("Reminder: %s still %s for %s, %d checks", d.Check, d.Outcome, Duration(d.At.Sub(d.Since)), d.Checks)
+		c.Summary = Line{Prose("[REMINDER] "), Quote(d.Check), Prose(fmt.Sprintf(" still %s for %s, %d checks", d.Outcome, Duration(d.At.Sub(d.Since)), d.Checks))}
+		c.Facts = alertFacts(d)
+		c.Sections = []Section{{Heading: "Still happening", Quote: Line{quoteOr(d.Detail)}}, {Heading: "What to do", Lines: whatToDo(d)}}
+	case alert.KindResolved:
+		c.Tone = Recovered
+		c.Headline = fmt.Sprintf("Resolved: %s works again", d.Check)
+		c.Summary = Line{Prose("[RESOLVED] "), Quote(d.Check), Prose(fmt.Sprintf(" works again after %s %s", Duration(d.At.Sub(d.Since)), d.Previous))}
+		c.Facts = []Fact{
+			{"Was", Line{Prose(string(d.Previous))}},
+			{"For", Line{Prose(Duration(d.At.Sub(d.Since)))}},
+			{"Since", Line{Prose(Timestamp(d.Since))}},
+			{"Recovered", Line{Prose(Timestamp(d.At))}},
+			{"Endpoint", Line{Value(d.Endpoint)}},
+			{"Fingerprint", Line{Quote(d.Fingerprint)}},
+		}
+		c.Sections = []Section{{Heading: "Now", Quote: Line{quoteOr(d.Detail)}}}
+	case alert.KindNotice:
+		c.Tone = Warning
+		c.Headline = "tokenwatch: its state was reset"
+		c.Summary = Line{Prose("[NOTICE] tokenwatch: "), quoteOr(d.Detail)}
+		c.Sections = []Section{{Heading: "What happened", Quote: Line{quoteOr(d.Detail)}}}
+	}
+	if d.RotatedFrom != "" {
+		c.Notes = append(c.Notes, Note{Kind: NoteSecretRotated, Line: Line{
+			Prose("The secret was rotated: fingerprint "), Quote(d.RotatedFrom), Prose(" is now "), Quote(d.Fingerprint), Prose("."),
+		}})
+	}
+	if m.Late {
+		c.Late = &Late{DecidedAt: d.At, By: now.Sub(d.At)}
+		c.Summary = append(Line{Prose("(late) ")}, c.Summary...)
+	}
+	c.Footer = Line{Prose("tokenwatch · check "), Quote(d.Check), Prose(" · "), Value(d.Type)}
+	return c
+}
+
+func alertFacts(d alert.Decision) []Fact {
+	status := "none (no answer)"
+	if d.HTTPStatus != 0 {
+		status = fmt.Sprint(d.HTTPStatus)
+	}
+	return []Fact{
+		{"Type", Line{Value(d.Type)}},
+		{"Endpoint", Line{Value(d.Endpoint)}},
+		{"HTTP status", Line{Prose(status)}},
+		{"Since", Line{Prose(fmt.Sprintf("%s (%s)", Timestamp(d.Since), Duration(d.At.Sub(d.Since))))}},
+		{"Failures in a row", Line{Prose(fmt.Sprint(d.FailuresInRow))}},
+		{"Fingerprint", Line{Quote(d.Fingerprint)}},
+	}
+}
+
+// whatToDo is the runbook for one outcome of one kind of check: the kind's
+// own steps where it has them, else the generic words for an outage.
+func whatToDo(d alert.Decision) []Line {
+	if r := remedyOf(d); !r.Empty() {
+		return fromRemedy(r)
+	}
+	switch d.Outcome {
+	case checks.Unavailable:
+		return []Line{{Prose("No verdict on the credential: "), Value(d.Endpoint), Prose(fmt.Sprintf(" could not answer %d times in a row for %s. "+
+			"If every endpoint looks down at once, suspect our own egress, DNS or proxy first. "+
+			"Otherwise check the endpoint's status with its owner. tokenwatch keeps checking and says when it recovers.",
+			d.FailuresInRow, Duration(d.At.Sub(d.Since))))}}
+	case checks.BadResponse:
+		return []Line{{Value(d.Endpoint), Prose(fmt.Sprintf(" answered outside its documented contract (%d times in a row). The credential may be fine: "+
+			"the endpoint changed or is misconfigured (a login page, a proxy, a moved path). Send the detail above to the endpoint's owner.",
+			d.FailuresInRow))}}
+	}
+	return []Line{{Prose("See the detail above.")}}
+}
+
+// remedyOf is the runbook the decision carries, or, for a decision an
+// earlier release stored without one, its kind's runbook from what the
+// decision says (type, outcome, endpoint, ClientID).
+func remedyOf(d alert.Decision) checks.Remedy {
+	if !d.Remedy.Empty() {
+		return d.Remedy
+	}
+	return checks.Kinds.Remedy(d.Type, d.Outcome, checks.Site{Endpoint: d.Endpoint, ClientID: d.ClientID})
+}
+
+// fromRemedy takes a kind's runbook into a message's lines. A kind's code
+// spans and link labels may hold configured values; its prose is its own.
+func fromRemedy(r checks.Remedy) []Line {
+	lines := make([]Line, 0, len(r.Lines))
+	for _, rl := range r.Lines {
+		line := make(Line, 0, len(rl))
+		for _, s := range rl {
+			span := Span{Text: s.Text, URL: s.URL}
+			switch {
+			case s.Code:
+				span.Style = Code
+			case s.Strong:
+				span.Style = Strong
+			}
+			line = append(line, span)
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// quoteOr quotes server words, or says there were none.
+func quoteOr(s string) Span {
+	if s == "" {
+		return Prose("(no detail)")
+	}
+	return Quote(s)
+}
+
+// Timestamp formats a time for on-call, always in UTC.
+func Timestamp(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// Duration formats a span the way people say it: 45s, 12m, 6h, 1h5m, 3d4h.
+func Duration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh%dm", h, m)
+	}
+	days, h := int(d.Hours())/24, int(d.Hours())%24
+	if h == 0 {
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd%dh", days, h)
+}
+
+// ComposeSummary says many messages in one, for a run that has too many.
+func ComposeSummary(ms []Message) Content {
+	c := Content{
+		Tone:     Critical,
+		Headline: fmt.Sprintf("tokenwatch: %d notifications in one run, sent as one summary", len(ms)),
+	}
+	c.Summary = Line{Prose(c.Headline)}
+	credentials, outages := 0, 0
+	for _, m := range ms {
+		d := m.Decision
+		if d.Kind != alert.KindResolved {
+			if d.Outcome.IsCredentialFailure() {
+				credentials++
+			} else {
+				outages++
+			}
+		}
+		item := Line{{Text: string(d.Kind), Style: Strong}, Prose(" "), Quote(d.Check), Prose(fmt.Sprintf(" %s: ", d.Outcome)), quoteOr(d.Detail)}
+		if m.Late {
+			item = append(item, Prose(" "), Span{Text: "(late)", Style: Emphasis})
+		}
+		c.Items = append(c.Items, item)
+	}
+	if outages > credentials {
+		c.Sections = append(c.Sections, Section{Lines: []Line{{Prose("Most of these are outages. When many endpoints fail at once, suspect our own egress, DNS or proxy before the partners.")}}})
+	}
+	c.Footer = Line{Prose("tokenwatch · run "), {Text: "tokenwatch run --output text", Style: Code}, Prose(" for the full verdicts")}
+	return c
+}

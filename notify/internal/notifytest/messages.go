@@ -1,0 +1,120 @@
+// Package notifytest holds the messages whose rendering the golden files
+// of notify and of each notifier pin: every kind of message, late ones, a
+// summary, and hostile server words.
+package notifytest
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/notify"
+)
+
+var (
+	// Since is when the golden incidents began.
+	Since = time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
+	// At is when they were decided.
+	At = Since.Add(6*time.Hour + 5*time.Minute)
+	// Delivered is when they are rendered: 20 minutes late, for late ones.
+	Delivered = At.Add(20 * time.Minute)
+)
+
+// Decision is a decision about courier-main, or partner-acme for a partner type.
+func Decision(kind alert.Kind, typ string, o checks.Outcome, status int, detail string) alert.Decision {
+	endpoint, name := "https://courier.yandex.ru", "courier-main"
+	if typ == checks.TypePartner {
+		endpoint, name = "https://partner.example.com", "partner-acme"
+	}
+	return alert.Decision{Kind: kind, Check: name, Type: typ, Endpoint: endpoint, Outcome: o, HTTPStatus: status,
+		Detail: detail, Since: Since, FailuresInRow: 73, Checks: 73, Fingerprint: "3f2a9c1e", At: At, NewThread: kind == alert.KindAlert}
+}
+
+// HostileError is what a hostile partner puts in its error_description:
+// a channel mention, a phishing link and every mrkdwn formatting mark.
+const HostileError = "<!channel> <https://evil.example/login|click here> *bold* _it_ ~s~ `code` <!here> <!everyone> <@U123> <#C123> & done"
+
+// HostileDetail is the detail a partner check makes of it (checks quotes
+// the partner's words with strconv.Quote).
+const HostileDetail = `credentials rejected (HTTP 400): partner says "invalid_client: ` + HostileError + `"`
+
+// TerminalHostile is server text that, printed raw, clears a terminal,
+// retitles its window, sends a C1 CSI and reverses what follows.
+const TerminalHostile = "\x1b[2J\x1b]0;pwned\x07 \u009b31m \u202egnp.exe \u2028 \x7f \xff"
+
+// Messages are the golden messages by name: one message each, or many
+// for a summary.
+func Messages() map[string][]notify.Message {
+	withLink := Decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")
+	withLink.ClientID = "0123456789abcdef"
+	withLink.FailuresInRow = 1
+	rotated := Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "client <unknown>"`)
+	rotated.RotatedFrom = "aa11bb22"
+	changed := Decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")
+	changed.Previous, changed.NewThread = checks.Unavailable, false
+	resolved := Decision(alert.KindResolved, checks.TypeCourier, checks.OK, 200, "token accepted")
+	resolved.Previous = checks.Invalid
+	var storm []notify.Message
+	for i := 0; i < 12; i++ {
+		d := Decision(alert.KindAlert, checks.TypePartner, checks.Unavailable, 0, "DNS: host partner.example.com not found")
+		d.Check = "partner-" + string(rune('a'+i))
+		storm = append(storm, notify.Message{Decision: d, Late: i < 2})
+	}
+	hostile := Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, HostileDetail)
+	hostileLate := hostile
+	hostileLate.Kind, hostileLate.Outcome, hostileLate.HTTPStatus = alert.KindReminder, checks.Forbidden, 403
+	var hostileStorm []notify.Message
+	for i, d := range []alert.Decision{hostile, hostileLate, hostile} {
+		d.Check = "partner-" + string(rune('a'+i))
+		hostileStorm = append(hostileStorm, notify.Message{Decision: d, Late: i == 1})
+	}
+	notice := alert.Decision{Kind: alert.KindNotice, Check: "tokenwatch", At: At,
+		Detail: "The state file /var/lib/tokenwatch/state.json could not be read (" + HostileError + "); it was moved aside."}
+	return map[string][]notify.Message{
+		"alert-hostile":                {{Decision: hostile}},
+		"alert-hostile-late":           {{Decision: hostileLate, Late: true}},
+		"summary-hostile":              hostileStorm,
+		"notice-hostile":               {{Decision: notice}},
+		"alert-courier-invalid":        {{Decision: withLink}},
+		"alert-courier-invalid-nolink": {{Decision: Decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")}},
+		"alert-courier-forbidden":      {{Decision: Decision(alert.KindAlert, checks.TypeCourier, checks.Forbidden, 403, "token accepted but not allowed (HTTP 403)")}},
+		"alert-partner-invalid-late":   {{Decision: rotated, Late: true}},
+		"alert-partner-forbidden":      {{Decision: Decision(alert.KindAlert, checks.TypePartner, checks.Forbidden, 400, `client not allowed this grant or scope (HTTP 400): partner says "unauthorized_client"`)}},
+		"alert-unavailable":            {{Decision: Decision(alert.KindAlert, checks.TypePartner, checks.Unavailable, 503, "server error (HTTP 503)")}},
+		"alert-bad-response":           {{Decision: Decision(alert.KindAlert, checks.TypePartner, checks.BadResponse, 200, `HTTP 200 but Content-Type is "text/html", not application/json`)}},
+		"alert-outcome-changed":        {{Decision: changed}},
+		"reminder":                     {{Decision: Decision(alert.KindReminder, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")}},
+		"resolved":                     {{Decision: resolved}},
+		"summary":                      storm,
+	}
+}
+
+// Content is the content of a golden message: composed alone, or as a
+// summary when there are many.
+func Content(ms []notify.Message) notify.Content {
+	if len(ms) == 1 {
+		return notify.Compose(ms[0], Delivered)
+	}
+	return notify.ComposeSummary(ms)
+}
+
+// Golden compares got with the file at path, or rewrites the file when
+// update is set (the package's -update flag).
+func Golden(t testing.TB, path, got string, update bool) {
+	t.Helper()
+	if update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it after review):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
