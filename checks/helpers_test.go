@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 const (
@@ -110,15 +111,6 @@ func dnsFailure(_ context.Context, _, addr string) (net.Conn, error) {
 }
 
 // closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
+func closedAddr(t *testing.T) string { return testkit.FreeAddr(t) }
 
 func newSecret(s string) secret.Value { return secret.New(s) }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,8 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -21,6 +18,7 @@ import (
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/job"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
@@ -98,53 +96,16 @@ func headerSafe(s string) string {
 	}, terminalAttack+" "+s)
 }
 
-// hostileSlack records every payload. While failing, it refuses messages
-// with an error that carries a terminal attack and echoes the webhook path.
-type hostileSlack struct {
-	*httptest.Server
-	failing  atomic.Bool
-	mu       sync.Mutex
-	payloads []string
+// refuseWithAnAttack makes slack refuse messages with an error that
+// carries a terminal attack and echoes the webhook path.
+func refuseWithAnAttack(slack *testkit.Slack) {
+	slack.Refuse(http.StatusNotFound, func(path string) string { return "invalid_auth " + terminalAttack + " " + path })
 }
 
-func newHostileSlack(t *testing.T) *hostileSlack {
-	s := &hostileSlack{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		bot := strings.HasPrefix(r.URL.Path, "/api/")
-		if bot {
-			// The bot token authenticates to Slack itself: that is where it
-			// belongs. Everything else in the call is scanned.
-			form, _ := url.ParseQuery(string(body))
-			form.Del("token")
-			body = []byte(form.Encode())
-		}
-		s.mu.Lock()
-		s.payloads = append(s.payloads, string(body))
-		n := len(s.payloads)
-		s.mu.Unlock()
-		reason := "invalid_auth " + terminalAttack + " " + r.URL.Path
-		switch {
-		case bot && s.failing.Load():
-			quoted, _ := json.Marshal(reason)
-			fmt.Fprintf(w, `{"ok":false,"error":%s}`, quoted)
-		case bot:
-			fmt.Fprintf(w, `{"ok":true,"channel":"C1","ts":"1700000000.%06d"}`, n)
-		case s.failing.Load():
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, reason)
-		default:
-			fmt.Fprint(w, "ok") // an incoming webhook's only success
-		}
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-// texts is every text Slack renders of one recorded payload: the top-level
-// text and each "text" of its blocks, whether it came as a webhook's JSON
-// or as a bot's form.
-func (s *hostileSlack) texts(t *testing.T, payload string) []string {
+// slackTexts is every text Slack renders of one recorded payload: the
+// top-level text and each "text" of its blocks, whether it came as a
+// webhook's JSON or as a bot's form.
+func slackTexts(t *testing.T, payload string) []string {
 	t.Helper()
 	var msg struct {
 		Text   string `json:"text"`
@@ -197,14 +158,16 @@ func terminalControl(s string) (int, bool) {
 // mention, link or format, and no output, log or state may carry a control
 // character or a configured secret.
 func TestHostilePartnerAndSlackEscapeNothing(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ mode, maxMessages string }{{"webhook", "50"}, {"webhook", "3"}, {"bot", "50"}, {"bot", "3"}} {
 		t.Run(tc.mode+"/max"+tc.maxMessages, func(t *testing.T) {
+			t.Parallel()
 			api := newHostileAPI(t)
-			slack := newHostileSlack(t)
+			slack := testkit.NewSlack(t)
 			dir := t.TempDir()
-			slackYAML := fmt.Sprintf("slack: {webhook_url: %s/services/T/B/%s, max_messages_per_run: %s}", slack.URL, secretHook, tc.maxMessages)
+			slackYAML := fmt.Sprintf("slack: {webhook_url: %s, max_messages_per_run: %s}", slack.WebhookURL("/services/T/B/"+secretHook), tc.maxMessages)
 			if tc.mode == "bot" {
-				slackYAML = fmt.Sprintf("slack: {bot_token: %s, channel: '#c', api_url: %s/api/, max_messages_per_run: %s}", secretBot, slack.URL, tc.maxMessages)
+				slackYAML = fmt.Sprintf("slack: {bot_token: %s, channel: '#c', api_url: %s, max_messages_per_run: %s}", secretBot, slack.APIURL(), tc.maxMessages)
 			}
 			var checksYAML strings.Builder
 			var secrets = []string{secretHook, secretBot, secretClient}
@@ -233,7 +196,11 @@ func TestHostilePartnerAndSlackEscapeNothing(t *testing.T) {
 				{false, []string{"--output", "json", "--log-format", "text", "--log-level", "debug"}, exitOK},
 			}
 			for i, r := range runs {
-				slack.failing.Store(r.failing)
+				if r.failing {
+					refuseWithAnAttack(slack)
+				} else {
+					slack.Accept()
+				}
 				code, stdout, stderr := run(append([]string{"run", "--config", path}, r.args...)...)
 				if code != r.want {
 					t.Fatalf("run %d %v: exit %d, want %d: %q", i, r.args, code, r.want, stderr)
@@ -258,13 +225,11 @@ func TestHostilePartnerAndSlackEscapeNothing(t *testing.T) {
 			}
 			outputs["the state file"] = string(state)
 
-			slack.mu.Lock()
-			payloads := append([]string(nil), slack.payloads...)
-			slack.mu.Unlock()
+			payloads := slack.Payloads()
 			late := false
 			for i, p := range payloads {
 				outputs[fmt.Sprintf("Slack payload %d", i)] = p
-				for _, text := range slack.texts(t, p) {
+				for _, text := range slackTexts(t, p) {
 					late = late || strings.Contains(text, "Late:") || strings.Contains(text, "_(late)_")
 					assertInert(t, text)
 				}
@@ -329,6 +294,7 @@ func rawReport(dryRun bool) *job.Report {
 }
 
 func TestTablePassesNoControlCharacters(t *testing.T) {
+	t.Parallel()
 	for _, dryRun := range []bool{false, true} {
 		var out bytes.Buffer
 		writeTable(&out, rawReport(dryRun))
@@ -345,6 +311,7 @@ func TestTablePassesNoControlCharacters(t *testing.T) {
 // format characters too (encoding/json leaves them raw), and decodes to
 // exactly the strings of the report.
 func TestJSONEscapesWhatTerminalsActOn(t *testing.T) {
+	t.Parallel()
 	rep := rawReport(false)
 	var out bytes.Buffer
 	writeJSON(&out, rep)

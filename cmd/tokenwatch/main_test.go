@@ -5,17 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/tokenwatch/tokenwatch/internal/secret"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 const (
@@ -70,38 +69,6 @@ func newEchoingAPI(t *testing.T) *echoingAPI {
 	return api
 }
 
-// recordingSlack accepts webhook and bot calls and keeps every payload.
-type recordingSlack struct {
-	*httptest.Server
-	mu       sync.Mutex
-	payloads []string
-}
-
-func newRecordingSlack(t *testing.T) *recordingSlack {
-	s := &recordingSlack{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			// The bot token authenticates to Slack itself: that is where it
-			// belongs. Everything else in the call is scanned.
-			form, _ := url.ParseQuery(string(body))
-			form.Del("token")
-			body = []byte(form.Encode())
-		}
-		s.mu.Lock()
-		s.payloads = append(s.payloads, string(body))
-		n := len(s.payloads)
-		s.mu.Unlock()
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			fmt.Fprintf(w, `{"ok":true,"channel":"C1","ts":"1700000000.%06d"}`, n)
-			return
-		}
-		fmt.Fprint(w, "ok") // an incoming webhook's only success
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
 // run calls the command as main would and returns exit code, stdout, stderr.
 func run(args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
@@ -110,15 +77,18 @@ func run(args ...string) (int, string, string) {
 }
 
 func TestNoSecretLeaksUnderAnyOutcome(t *testing.T) {
+	// Set once for both modes, which then run side by side: each waits out
+	// the courier's 401 re-check (a second, as in production) three times.
+	t.Setenv("COURIER_TOKEN", secretToken)
 	for _, mode := range []string{"webhook", "bot"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			api := newEchoingAPI(t)
-			slack := newRecordingSlack(t)
+			slack := testkit.NewSlack(t)
 			dir := t.TempDir()
-			t.Setenv("COURIER_TOKEN", secretToken)
-			slackYAML := fmt.Sprintf("slack: {webhook_url: %s/services/T/B/%s}", slack.URL, secretHook)
+			slackYAML := fmt.Sprintf("slack: {webhook_url: %s}", slack.WebhookURL("/services/T/B/"+secretHook))
 			if mode == "bot" {
-				slackYAML = fmt.Sprintf("slack: {bot_token: %s, channel: '#c', api_url: %s/api/}", secretBot, slack.URL)
+				slackYAML = fmt.Sprintf("slack: {bot_token: %s, channel: '#c', api_url: %s}", secretBot, slack.APIURL())
 			}
 			cfg := fmt.Sprintf(`%s
 state: {path: %s/state.json}
@@ -169,14 +139,13 @@ checks:
 				t.Fatal(err)
 			}
 			everything.Write(state)
-			slack.mu.Lock()
-			if len(slack.payloads) < 5 {
-				t.Errorf("only %d Slack payloads: the scan saw too little", len(slack.payloads))
+			payloads := slack.Payloads()
+			if len(payloads) < 5 {
+				t.Errorf("only %d Slack payloads: the scan saw too little", len(payloads))
 			}
-			for _, p := range slack.payloads {
+			for _, p := range payloads {
 				everything.WriteString(p)
 			}
-			slack.mu.Unlock()
 			all := everything.String()
 			for _, s := range []string{secretToken, secretClient, secretIssued, secretHook, secretBot} {
 				if i := strings.Index(all, s); i >= 0 {
@@ -197,12 +166,11 @@ func writeConfig(t *testing.T, body string) string {
 }
 
 func TestExitCodes(t *testing.T) {
-	okAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"message":"OK"}`) }))
-	defer okAPI.Close()
-	badAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(403) }))
-	defer badAPI.Close()
-	downSlack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }))
-	defer downSlack.Close()
+	t.Parallel()
+	okAPI := testkit.Server(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"message":"OK"}`) })
+	badAPI := forbiddenAPI(t)
+	downSlack := testkit.NewSlack(t)
+	downSlack.Refuse(404, func(string) string { return "no_service" })
 	dir := t.TempDir()
 	cfg := func(api, extra string) string {
 		return writeConfig(t, fmt.Sprintf("%s\nstate: {path: %s/%s.json}\nchecks:\n  - {name: c, type: courier, base_url: %s, token: abcdefgh}\n", extra, dir, strings.ReplaceAll(api, "/", "_")+fmt.Sprint(len(extra)), api))
@@ -236,6 +204,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestValidatePrintsEveryProblem(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, "concurrency: 0\ndefaults:\n  timeout: soon\nchecks:\n  - name: c\n    type: courier\n")
 	code, stdout, stderr := run("validate", "--config", path)
 	if code != exitUsage || stdout != "" {
@@ -253,8 +222,8 @@ func TestValidatePrintsEveryProblem(t *testing.T) {
 }
 
 func TestRunOutputJSONAndOnly(t *testing.T) {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) }))
-	defer api.Close()
+	t.Parallel()
+	api := forbiddenAPI(t)
 	dir := t.TempDir()
 	path := writeConfig(t, fmt.Sprintf("state: {path: %s/s.json}\nchecks:\n  - {name: a, type: courier, base_url: %s, token: tokenaaaa}\n  - {name: b, type: courier, base_url: %s, token: tokenbbbb}\n", dir, api.URL, api.URL))
 	code, stdout, _ := run("run", "--config", path, "--only", "b", "--output", "json")
@@ -265,13 +234,14 @@ func TestRunOutputJSONAndOnly(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Checks) != 1 || out.Checks[0].Name != "b" || out.Checks[0].Outcome != "invalid" || out.Checks[0].HTTPStatus != 401 ||
+	if len(out.Checks) != 1 || out.Checks[0].Name != "b" || out.Checks[0].Outcome != "forbidden" || out.Checks[0].HTTPStatus != 403 ||
 		out.Checks[0].Fingerprint != secret.Fingerprint("tokenbbbb") || out.Notifications == nil {
 		t.Errorf("JSON report %+v", out)
 	}
 }
 
 func TestDemoShowsVerdictsMessagesAndMetrics(t *testing.T) {
+	t.Parallel() // the demo waits out its courier's 401 re-check (a second) in each of its three passes
 	code, stdout, stderr := run("demo")
 	if code != exitOK {
 		t.Fatalf("demo exit %d\n%s", code, stderr)

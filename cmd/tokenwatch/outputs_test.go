@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tokenwatch/tokenwatch/internal/promtest"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 // pathRecorder is a fake peer that records the paths it is asked, in order.
@@ -53,14 +54,16 @@ func (e *events) reset() { e.mu.Lock(); e.log = nil; e.mu.Unlock() }
 
 func (e *events) String() string { e.mu.Lock(); defer e.mu.Unlock(); return strings.Join(e.log, ",") }
 
-func revokedAPI(t *testing.T) *httptest.Server {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) }))
-	t.Cleanup(api.Close)
-	return api
+// forbiddenAPI answers every courier check 403: a failing credential that
+// alerts at once. (A 401 would be re-checked after a second, a wait these
+// tests are not about; the checks package tests the re-check.)
+func forbiddenAPI(t *testing.T) *httptest.Server {
+	return testkit.Server(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
 }
 
 func TestHeartbeatPings(t *testing.T) {
-	api := revokedAPI(t)
+	t.Parallel()
+	api := forbiddenAPI(t)
 	tests := []struct {
 		name      string
 		slackUp   bool
@@ -74,13 +77,11 @@ func TestHeartbeatPings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			slack := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-				if !tc.slackUp {
-					w.WriteHeader(400)
-					return
-				}
-				fmt.Fprint(w, "ok")
-			})
+			t.Parallel()
+			slack := testkit.NewSlack(t)
+			if !tc.slackUp {
+				slack.Refuse(400, func(string) string { return "invalid_payload" })
+			}
 			beat := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 				if !tc.beatUp {
 					w.WriteHeader(500)
@@ -101,9 +102,11 @@ func TestHeartbeatPings(t *testing.T) {
 }
 
 // A Pushgateway that is down or hangs makes the run exit 3, after the checks
-// and the Slack message, and the run still ends (the push has a timeout).
+// and the Slack message, and the run still ends: the push is bounded by the
+// configuration's timeout (here a short one, so the test does not wait).
 func TestPushgatewayTroubleComesAfterTheAlerts(t *testing.T) {
-	api := revokedAPI(t)
+	t.Parallel()
+	api := forbiddenAPI(t)
 	var order events
 	slack := newPathRecorder(t, func(w http.ResponseWriter, _ *http.Request) { order.add("slack"); fmt.Fprint(w, "ok") })
 	hanging := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +114,7 @@ func TestPushgatewayTroubleComesAfterTheAlerts(t *testing.T) {
 		_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client hang up
 		<-r.Context().Done()               // never answers: the client's timeout must end it
 	})
-	down := closedURL(t)
+	down := testkit.ClosedURL(t)
 	for _, tc := range []struct{ name, gateway, order string }{
 		{"down", down, "slack"},
 		{"hanging", hanging.URL, "slack,push"},
@@ -120,7 +123,7 @@ func TestPushgatewayTroubleComesAfterTheAlerts(t *testing.T) {
 			order.reset()
 			dir := t.TempDir()
 			textfile := filepath.Join(dir, "tw.prom")
-			path := writeConfig(t, fmt.Sprintf("slack: {webhook_url: %s}\nstate: {path: %s/s.json}\nmetrics: {textfile: %s, pushgateway: {url: %s}}\nchecks:\n  - {name: c, type: courier, base_url: %s, token: tokenvalue}\n",
+			path := writeConfig(t, fmt.Sprintf("slack: {webhook_url: %s}\nstate: {path: %s/s.json}\nmetrics: {textfile: %s, pushgateway: {url: %s}}\ndefaults: {timeout: 500ms}\nchecks:\n  - {name: c, type: courier, base_url: %s, token: tokenvalue}\n",
 				slack.URL, dir, textfile, tc.gateway, api.URL))
 			code, _, stderr := run("run", "--config", path)
 			if code != exitUndelivered || !strings.Contains(stderr, "pushgateway") {
@@ -137,8 +140,9 @@ func TestPushgatewayTroubleComesAfterTheAlerts(t *testing.T) {
 }
 
 func TestRunPushesToARealPushgateway(t *testing.T) {
+	t.Parallel()
 	gateway := promtest.StartPushgateway(t)
-	api := revokedAPI(t)
+	api := forbiddenAPI(t)
 	dir := t.TempDir()
 	textfile := filepath.Join(dir, "tokenwatch.prom")
 	path := writeConfig(t, fmt.Sprintf("state: {path: %s/s.json}\nmetrics: {textfile: %s, pushgateway: {url: %s, job: tokenwatch}}\nchecks:\n  - {name: courier-main, type: courier, base_url: %s, token: tokenvalue}\n",
@@ -153,7 +157,7 @@ func TestRunPushesToARealPushgateway(t *testing.T) {
 	pushed := promtest.Series(t, promtest.Fetch(t, gateway+"/metrics"), "tokenwatch_", "instance")
 	for _, want := range []string{
 		`tokenwatch_check_up{check="courier-main",job="tokenwatch",type="courier"}`,
-		`tokenwatch_check_outcome{check="courier-main",job="tokenwatch",outcome="invalid",type="courier"}`,
+		`tokenwatch_check_outcome{check="courier-main",job="tokenwatch",outcome="forbidden",type="courier"}`,
 		`tokenwatch_check_http_status{check="courier-main",job="tokenwatch",type="courier"}`,
 		`tokenwatch_run_last_success_timestamp_seconds{job="tokenwatch"}`,
 	} {
@@ -161,19 +165,12 @@ func TestRunPushesToARealPushgateway(t *testing.T) {
 			t.Errorf("the gateway lacks %s", want)
 		}
 	}
-	if pushed[`tokenwatch_check_outcome{check="courier-main",job="tokenwatch",outcome="invalid",type="courier"}`] != 1 {
-		t.Errorf("outcome invalid not 1 on the gateway")
+	if pushed[`tokenwatch_check_outcome{check="courier-main",job="tokenwatch",outcome="forbidden",type="courier"}`] != 1 {
+		t.Errorf("outcome forbidden not 1 on the gateway")
 	}
 	data, err := os.ReadFile(textfile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	promtest.CheckMetrics(t, data)
-}
-
-func closedURL(t *testing.T) string {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
-	return url
 }

@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/promtest"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 // TestMain lets the serve tests run this test binary as the real
@@ -34,12 +33,7 @@ type daemon struct {
 
 func startServe(t *testing.T, configPath string) *daemon {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testkit.FreeAddr(t)
 	cmd := exec.Command(os.Args[0], "serve", "--config", configPath, "--listen", addr, "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "TOKENWATCH_TEST_AS_MAIN=1")
 	d := &daemon{cmd: cmd, url: "http://" + addr, stderr: &bytes.Buffer{}}
@@ -56,21 +50,14 @@ func startServe(t *testing.T, configPath string) *daemon {
 	return d
 }
 
-// waitReady polls /readyz until the first pass is done.
-func (d *daemon) waitReady(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(d.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+// up reports whether the daemon answers path with 200.
+func (d *daemon) up(path string) bool {
+	resp, err := http.Get(d.url + path)
+	if err != nil {
+		return false
 	}
-	t.Fatalf("serve never became ready:\n%s", d.stderr.String())
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func (d *daemon) series(t *testing.T) map[string]float64 {
@@ -84,20 +71,9 @@ func (d *daemon) signal(t *testing.T, sig syscall.Signal) {
 	}
 }
 
-// waitFor polls until cond holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestServeScrapeReloadAndStop(t *testing.T) {
-	api := revokedAPI(t)
+	t.Parallel()
+	api := forbiddenAPI(t)
 	okAPI := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"message":"OK"}`) })
 	dir := t.TempDir()
 	statePath := dir + "/state.json"
@@ -108,13 +84,8 @@ func TestServeScrapeReloadAndStop(t *testing.T) {
 	path := writeConfig(t, config(""))
 	d := startServe(t, path)
 
-	resp, err := http.Get(d.url + "/healthz")
-	for err != nil {
-		time.Sleep(50 * time.Millisecond)
-		resp, err = http.Get(d.url + "/healthz")
-	}
-	resp.Body.Close()
-	d.waitReady(t)
+	testkit.WaitFor(t, "serve to answer /healthz", func() bool { return d.up("/healthz") })
+	testkit.WaitFor(t, "serve to be ready after its first pass", func() bool { return d.up("/readyz") })
 
 	s := d.series(t)
 	for _, check := range []string{"courier-main", "courier-ok"} {
@@ -124,7 +95,7 @@ func TestServeScrapeReloadAndStop(t *testing.T) {
 			}
 		}
 	}
-	if s[`tokenwatch_check_outcome{check="courier-main",outcome="invalid",type="courier"}`] != 1 || s[`tokenwatch_check_up{check="courier-ok",type="courier"}`] != 1 {
+	if s[`tokenwatch_check_outcome{check="courier-main",outcome="forbidden",type="courier"}`] != 1 || s[`tokenwatch_check_up{check="courier-ok",type="courier"}`] != 1 {
 		t.Errorf("first pass verdicts not exported: %v", s)
 	}
 	promtest.CheckMetrics(t, promtest.Fetch(t, d.url+"/metrics"))
@@ -134,17 +105,19 @@ func TestServeScrapeReloadAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.signal(t, syscall.SIGHUP)
-	waitFor(t, "the failed reload metric", func() bool { return d.series(t)["tokenwatch_config_last_reload_successful{}"] == 0 })
+	testkit.WaitFor(t, "the failed reload metric", func() bool { return d.series(t)["tokenwatch_config_last_reload_successful{}"] == 0 })
 	if _, ok := d.series(t)[`tokenwatch_check_up{check="courier-ok",type="courier"}`]; !ok {
 		t.Fatal("a bad reload dropped the running checks")
 	}
 
-	// A good one adds the new check's series.
+	// A good one adds the new check's series. Its schedule is the real
+	// cron's shortest: this is the one test that runs the scheduler of the
+	// command itself.
 	if err := os.WriteFile(path, []byte(config("  - {name: courier-new, type: courier, base_url: "+okAPI.URL+", token: tokencccc, schedule: '@every 1s'}\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d.signal(t, syscall.SIGHUP)
-	waitFor(t, "the new check to run on its schedule", func() bool {
+	testkit.WaitFor(t, "the new check to run on its schedule", func() bool {
 		return d.series(t)[`tokenwatch_check_up{check="courier-new",type="courier"}`] == 1
 	})
 	if d.series(t)["tokenwatch_config_last_reload_successful{}"] != 1 {
@@ -154,13 +127,8 @@ func TestServeScrapeReloadAndStop(t *testing.T) {
 	d.signal(t, syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- d.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, d.stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not stop after SIGTERM:\n%s", d.stderr.String())
+	if err := testkit.Receive(t, "serve to stop after SIGTERM", done); err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, d.stderr.String())
 	}
 	state, err := os.ReadFile(statePath)
 	if err != nil || !strings.Contains(string(state), `"courier-new"`) {
@@ -173,6 +141,7 @@ func TestServeScrapeReloadAndStop(t *testing.T) {
 
 // SIGINT cancels the checks in flight; the run still prints what it has.
 func TestRunInterruptedPrintsWhatItHas(t *testing.T) {
+	t.Parallel()
 	arrived := make(chan struct{}, 4)
 	hang := newPathRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
@@ -189,22 +158,14 @@ func TestRunInterruptedPrintsWhatItHas(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-arrived:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the hanging endpoint was never asked")
-	}
+	testkit.Receive(t, "the hanging endpoint to be asked", arrived)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("run did not stop on SIGINT")
-	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() }) // if it never stops
+	testkit.Receive(t, "run to stop on SIGINT", done)
 	var out jsonReport
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		t.Fatalf("no report after SIGINT: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())

@@ -5,13 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/heartbeat"
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/metrics"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
-	"github.com/tokenwatch/tokenwatch/notify"
 )
 
 // newLogger returns the command's logger, scrubbing every secret of cfg.
@@ -24,7 +24,7 @@ func newLogger(cfg *config.Config, common *commonFlags, stderr io.Writer) (*slog
 	return logger, scrub, err
 }
 
-// buildJob wires a job: the checks, Slack when configured, and the outputs
+// buildJob wires a job: the checks, the configured notifiers, and the outputs
 // every pass reports to. oneShot adds the textfile and the Pushgateway,
 // which only `run` writes (serve is scraped instead).
 func buildJob(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger, oneShot bool) (*job.Job, error) {
@@ -32,25 +32,30 @@ func buildJob(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger, oneSh
 	if err != nil {
 		return nil, err
 	}
-	j := &job.Job{Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m}}
-	if cfg.Slack != nil {
-		j.Notifiers = append(j.Notifiers, notify.NewSlack(notify.SlackOptions{
-			WebhookURL: cfg.Slack.WebhookURL, BotToken: cfg.Slack.BotToken,
-			Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, Logger: logger,
-			MaxPerRun: cfg.Slack.MaxMessagesPerRun,
-		}))
-	}
+	j := &job.Job{Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m}, Notifiers: job.BuildNotifiers(cfg, logger, nil)}
 	if oneShot && cfg.Metrics.Textfile != "" {
 		j.Outputs = append(j.Outputs, &metrics.Textfile{Path: cfg.Metrics.Textfile, Gatherer: m.Registry})
 	}
 	if oneShot && cfg.Metrics.Pushgateway.URL != "" {
-		j.Outputs = append(j.Outputs, &metrics.Pushgateway{URL: cfg.Metrics.Pushgateway.URL, Job: cfg.Metrics.Pushgateway.Job, Gatherer: m.Registry})
+		j.Outputs = append(j.Outputs, &metrics.Pushgateway{URL: cfg.Metrics.Pushgateway.URL, Job: cfg.Metrics.Pushgateway.Job,
+			Gatherer: m.Registry, Timeout: longestTimeout(cfg.Checks)})
 	}
 	// The heartbeat goes last: it says whether everything before it was delivered.
 	if !cfg.Heartbeat.URL.Empty() {
 		j.Outputs = append(j.Outputs, &heartbeat.Pinger{URL: cfg.Heartbeat.URL, Logger: logger})
 	}
 	return j, nil
+}
+
+// longestTimeout bounds the push as the configuration bounds the requests
+// of its checks (defaults.timeout, or the longest override): a run then
+// ends within the bounds it was given, however the gateway behaves.
+func longestTimeout(list []config.Check) time.Duration {
+	var longest time.Duration
+	for _, c := range list {
+		longest = max(longest, c.Timeout)
+	}
+	return longest
 }
 
 func unknownChecks(list []config.Check, names []string) []string {

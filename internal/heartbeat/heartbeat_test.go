@@ -8,10 +8,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 // pingPath is the secret part of a healthchecks.io ping URL.
@@ -41,8 +41,7 @@ func TestPingDoesNotFollowRedirects(t *testing.T) {
 
 // Whatever goes wrong, the error names the failure, never the URL.
 func TestPingErrorsNeverQuoteTheURL(t *testing.T) {
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
+	closed := testkit.ClosedURL(t)
 	tests := []struct {
 		name string
 		url  func(t *testing.T) string
@@ -51,7 +50,7 @@ func TestPingErrorsNeverQuoteTheURL(t *testing.T) {
 		{"error status", func(t *testing.T) string { return serve(t, http.StatusInternalServerError) + pingPath }, "HTTP 500"},
 		{"not found", func(t *testing.T) string { return serve(t, http.StatusNotFound) + pingPath }, "HTTP 404"},
 		{"redirect", func(t *testing.T) string { return serve(t, http.StatusFound) + pingPath }, "redirect (HTTP 302)"},
-		{"unreachable", func(*testing.T) string { return closed.URL + pingPath }, "connection refused"},
+		{"unreachable", func(*testing.T) string { return closed + pingPath }, "connection refused"},
 		{"not a URL", func(*testing.T) string { return "http://[::1" + pingPath }, "not valid"},
 		{"unsupported scheme", func(*testing.T) string { return "ftp://hc.example" + pingPath }, "unsupported protocol scheme"},
 	}
@@ -87,13 +86,8 @@ func TestPingReadsABoundedBody(t *testing.T) {
 	p := &Pinger{URL: secret.New(srv.URL + pingPath)}
 	done := make(chan error, 1)
 	go func() { done <- p.Report(context.Background(), &job.Report{}) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("a 200 is a delivered ping: %v", err)
-		}
-	case <-time.After(Timeout + 5*time.Second):
-		t.Fatal("the ping kept reading an endless body")
+	if err := testkit.Receive(t, "the ping to stop reading an endless body", done); err != nil {
+		t.Fatalf("a 200 is a delivered ping: %v", err)
 	}
 	srv.CloseClientConnections()
 	if n := written.Load(); n >= 128<<20 {

@@ -17,7 +17,9 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 	"github.com/tokenwatch/tokenwatch/notify"
+	"github.com/tokenwatch/tokenwatch/notify/slack"
 )
 
 // probeNotifier is a notifier whose Send runs a probe first (to look at the
@@ -72,7 +74,7 @@ func TestEachDeliveryIsRecordedAsItHappens(t *testing.T) {
 	api := newCourierAPI(t)
 	statePath := filepath.Join(t.TempDir(), "state.json")
 	n := &probeNotifier{}
-	j := testJob(t, threeCouriers(api.URL, statePath), n, newClock())
+	j := testJob(t, threeCouriers(api.URL, statePath), n, testkit.NewClock())
 	var outboxes [][]string
 	n.probe = func(notify.Message) {
 		var checks []string
@@ -110,7 +112,7 @@ func TestUnwritableStateStillAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := &probeNotifier{}
-	j := testJob(t, courierConfig(api.URL, filepath.Join(blocker, "state.json"), ""), n, newClock())
+	j := testJob(t, courierConfig(api.URL, filepath.Join(blocker, "state.json"), ""), n, testkit.NewClock())
 	rep := j.Run(context.Background(), Options{})
 	// The state cannot be read either, so on-call also hears that it was reset.
 	if !slices.Equal(n.sent, []string{"notice:tokenwatch", "alert:courier-main"}) {
@@ -127,19 +129,19 @@ func TestStopWhileSlackHangs(t *testing.T) {
 	api := newCourierAPI(t)
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 16)
-	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
 	}))
-	t.Cleanup(func() { close(release); slack.Close() })
+	t.Cleanup(func() { close(release); hung.Close() })
 	statePath := filepath.Join(t.TempDir(), "state.json")
-	clk := newClock()
-	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+slack.URL+"/services/T/B/x}"), nil, clk)
+	clk := testkit.NewClock()
+	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hung.URL+"/services/T/B/x}"), nil, clk)
 	// The defaults: 4 attempts, each bounded by a 10 s client timeout.
-	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now})}
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now})}
 	j.Grace = 50 * time.Millisecond
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -150,12 +152,7 @@ func TestStopWhileSlackHangs(t *testing.T) {
 	}()
 	done := make(chan *Report, 1)
 	go func() { done <- j.Run(ctx, Options{}) }()
-	var rep *Report
-	select {
-	case rep = <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the pass did not stop within 20 s of SIGTERM while Slack hung")
-	}
+	rep := testkit.Receive(t, "the pass to stop after SIGTERM while Slack hangs", done)
 	if rep.Delivered() {
 		t.Fatal("the alert cannot have been delivered to a hanging Slack")
 	}
@@ -171,7 +168,7 @@ func TestStopWhileSlackHangs(t *testing.T) {
 func TestTotalsAndLastSuccessAcrossRuns(t *testing.T) {
 	api := newCourierAPI(t)
 	statePath := filepath.Join(t.TempDir(), "state.json")
-	clk := newClock()
+	clk := testkit.NewClock()
 	n := &probeNotifier{fail: errors.New("slack: down")}
 	j := testJob(t, threeCouriers(api.URL, statePath), n, clk)
 	out := &failingOutput{}
@@ -190,7 +187,7 @@ func TestTotalsAndLastSuccessAcrossRuns(t *testing.T) {
 	if got := count(rep, "failed"); got != 1 {
 		t.Fatalf("run 1: failed total %v, want 1 (one attempt, the rest not tried)", got)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	rep = j.Run(context.Background(), Options{})
 	if got := count(rep, "failed"); got != 2 {
 		t.Fatalf("run 2: failed total %v, want 2: counts must accumulate across runs", got)
@@ -203,7 +200,7 @@ func TestTotalsAndLastSuccessAcrossRuns(t *testing.T) {
 	n.fail = nil
 	n.mu.Unlock()
 	out.err = errors.New("push refused")
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	third := clk.Now()
 	rep = j.Run(context.Background(), Options{})
 	if got := count(rep, "sent"); got != 3 {
@@ -214,7 +211,7 @@ func TestTotalsAndLastSuccessAcrossRuns(t *testing.T) {
 	}
 
 	out.err = nil
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	fourth := clk.Now()
 	rep = j.Run(context.Background(), Options{})
 	if !rep.LastSuccess.IsZero() {
@@ -223,7 +220,7 @@ func TestTotalsAndLastSuccessAcrossRuns(t *testing.T) {
 	if st := rep.Outputs["test-output"]; !st.LastFailure.Equal(third) {
 		t.Fatalf("run 4 sees the output's last failure at %v, want run 3's start %v", st.LastFailure, third)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	rep = j.Run(context.Background(), Options{})
 	if !rep.LastSuccess.Equal(fourth) {
 		t.Fatalf("run 5 sees last success %v, want run 4's start %v", rep.LastSuccess, fourth)
@@ -246,7 +243,7 @@ func TestStateResetNoticeIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := &probeNotifier{fail: errors.New("slack: down")}
-	j := testJob(t, courierConfig(api.URL, statePath, ""), n, newClock())
+	j := testJob(t, courierConfig(api.URL, statePath, ""), n, testkit.NewClock())
 	if rep := j.Run(context.Background(), Options{}); rep.Delivered() {
 		t.Fatal("run 1: the notice was not delivered, the run must exit 3")
 	}

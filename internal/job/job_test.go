@@ -19,7 +19,9 @@ import (
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 	"github.com/tokenwatch/tokenwatch/notify"
+	"github.com/tokenwatch/tokenwatch/notify/slack"
 )
 
 const testToken = "y0_job-test-courier-token"
@@ -44,54 +46,22 @@ func newCourierAPI(t *testing.T) *courierAPI {
 	return api
 }
 
-// slackHook is a fake incoming webhook that can be taken down.
-type slackHook struct {
-	*httptest.Server
-	mu   sync.Mutex
-	down bool
-	got  []string
-}
-
-func newSlackHook(t *testing.T) *slackHook {
-	h := &slackHook{}
-	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.down {
-			w.WriteHeader(503)
-			return
-		}
-		h.got = append(h.got, string(body))
-		_, _ = io.WriteString(w, "ok") // an incoming webhook's only success
-	}))
-	t.Cleanup(h.Close)
-	return h
-}
-
-func (h *slackHook) setDown(down bool) { h.mu.Lock(); h.down = down; h.mu.Unlock() }
-
-func (h *slackHook) take() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := h.got
-	h.got = nil
+// payloads is what each call carried.
+func payloads(calls []testkit.SlackCall) []string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, c.Payload)
+	}
 	return out
 }
 
-// clock is a fake time source the test moves by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
+// slackDown makes the fake Slack answer as an outage does.
+func slackDown(s *testkit.Slack) {
+	s.Refuse(http.StatusServiceUnavailable, func(string) string { return "" })
 }
 
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)} }
-
 // testJob builds a job from YAML through the real loader.
-func testJob(t *testing.T, src string, n notify.Notifier, clk *clock) *Job {
+func testJob(t *testing.T, src string, n notify.Notifier, clk *testkit.Clock) *Job {
 	t.Helper()
 	cfg, problems := config.Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(src), func(string) (string, bool) { return "", false })
 	if err := problems.Err(); err != nil {
@@ -145,22 +115,27 @@ func TestRevokedTokenLifecycle(t *testing.T) {
 	for _, mode := range []string{"webhook", "bot"} {
 		t.Run(mode, func(t *testing.T) {
 			api := newCourierAPI(t)
-			clk := newClock()
-			var slackYAML string
-			var received func() int
-			var bot *botAPI
-			switch mode {
-			case "webhook":
-				hook := newSlackHook(t)
-				slackYAML = "slack: {webhook_url: " + hook.URL + "/services/T/B/x}"
-				received = func() int { return len(hook.take()) }
-			case "bot":
-				bot = newBotAPI(t)
-				slackYAML = "slack: {bot_token: xoxb-job-test, channel: '#oncall', api_url: " + bot.URL + "/api/}"
-				received = func() int { return bot.takePosts() }
+			clk := testkit.NewClock()
+			fake := testkit.NewSlack(t)
+			slackYAML := "slack: {webhook_url: " + fake.WebhookURL("/services/T/B/x") + "}"
+			if mode == "bot" {
+				slackYAML = "slack: {bot_token: xoxb-job-test, channel: '#oncall', api_url: " + fake.APIURL() + "}"
+			}
+			// received counts the messages posted since it last looked;
+			// calls keeps every call, for the threads.
+			var calls []testkit.SlackCall
+			received := func() int {
+				n := 0
+				for _, c := range fake.Take() {
+					calls = append(calls, c)
+					if c.Path != "/api/chat.update" {
+						n++
+					}
+				}
+				return n
 			}
 			j := testJob(t, courierConfig(api.URL, filepath.Join(t.TempDir(), "state.json"), slackYAML), nil, clk)
-			j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, BotToken: j.Config.Slack.BotToken,
+			j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL, BotToken: j.Config.Slack.BotToken,
 				Channel: j.Config.Slack.Channel, APIURL: j.Config.Slack.APIURL, Now: clk.Now})}
 
 			steps := []struct {
@@ -178,7 +153,7 @@ func TestRevokedTokenLifecycle(t *testing.T) {
 			}
 			for i, st := range steps {
 				api.status.Store(st.status)
-				clk.advance(st.advance)
+				clk.Advance(st.advance)
 				rep := j.Run(context.Background(), Options{})
 				if got := kinds(rep); got != st.want || !rep.Delivered() {
 					t.Fatalf("run %d: notifications %q (failures %v), want %q", i, got, rep.Failures, st.want)
@@ -187,72 +162,40 @@ func TestRevokedTokenLifecycle(t *testing.T) {
 					t.Fatalf("run %d: Slack received %d messages for %q", i, n, st.want)
 				}
 			}
-			if bot != nil {
-				bot.mu.Lock()
-				defer bot.mu.Unlock()
-				if len(bot.threadTS) != 3 || bot.threadTS[0] != "" || bot.threadTS[1] != "1700000000.000001" || bot.threadTS[2] != "1700000000.000001" {
-					t.Errorf("thread_ts of the posts %q: the reminder and the resolution belong in the alert's thread", bot.threadTS)
+			if mode == "bot" {
+				var threadTS []string
+				updates := 0
+				for _, c := range calls {
+					switch c.Path {
+					case "/api/chat.postMessage":
+						threadTS = append(threadTS, c.Form.Get("thread_ts"))
+					case "/api/chat.update":
+						updates++
+					}
 				}
-				if bot.updates != 1 {
-					t.Errorf("%d updates of the first message, want 1 (marked resolved)", bot.updates)
+				if len(threadTS) != 3 || threadTS[0] != "" || threadTS[1] != "1700000000.000001" || threadTS[2] != "1700000000.000001" {
+					t.Errorf("thread_ts of the posts %q: the reminder and the resolution belong in the alert's thread", threadTS)
+				}
+				if updates != 1 {
+					t.Errorf("%d updates of the first message, want 1 (marked resolved)", updates)
 				}
 			}
 		})
 	}
 }
 
-// botAPI is a fake Slack Web API with chat.postMessage and chat.update.
-type botAPI struct {
-	*httptest.Server
-	mu       sync.Mutex
-	threadTS []string
-	posts    int
-	updates  int
-}
-
-func newBotAPI(t *testing.T) *botAPI {
-	b := &botAPI{}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/api/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		b.mu.Lock()
-		b.threadTS = append(b.threadTS, r.PostForm.Get("thread_ts"))
-		b.posts++
-		ts := fmt.Sprintf("1700000000.%06d", len(b.threadTS))
-		b.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": "C0ONCALL", "ts": ts})
-	})
-	mux.HandleFunc("/api/chat.update", func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		b.mu.Lock()
-		b.updates++
-		b.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": r.PostForm.Get("channel"), "ts": r.PostForm.Get("ts")})
-	})
-	b.Server = httptest.NewServer(mux)
-	t.Cleanup(b.Close)
-	return b
-}
-
-func (b *botAPI) takePosts() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := b.posts
-	b.posts = 0
-	return n
-}
-
 func TestSlackDownForARunThenUp(t *testing.T) {
 	api := newCourierAPI(t)
-	hook := newSlackHook(t)
-	clk := newClock()
+	hook := testkit.NewSlack(t)
+	clk := testkit.NewClock()
 	statePath := filepath.Join(t.TempDir(), "state.json")
-	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}"), nil, clk)
-	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now,
-		Retry: notify.Retry{Attempts: 2, Backoff: time.Millisecond}})}
+	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.WebhookURL("/services/T/B/x")+"}"), nil, clk)
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now,
+		Retry: slack.Retry{Attempts: 2, Backoff: time.Millisecond}})}
 
-	hook.setDown(true)
+	slackDown(hook)
 	rep := j.Run(context.Background(), Options{})
+	hook.Take() // the refused attempts
 	if rep.Delivered() || kinds(rep) != "alert(undelivered)" {
 		t.Fatalf("Slack down: notifications %q, failures %v; want an undelivered alert and a failure", kinds(rep), rep.Failures)
 	}
@@ -261,18 +204,18 @@ func TestSlackDownForARunThenUp(t *testing.T) {
 		t.Fatalf("outbox %+v: the alert must be kept for the next run", st.Outbox("slack"))
 	}
 
-	hook.setDown(false)
-	clk.advance(5 * time.Minute)
+	hook.Accept()
+	clk.Advance(5 * time.Minute)
 	rep = j.Run(context.Background(), Options{})
 	if !rep.Delivered() || kinds(rep) != "alert(late)" {
 		t.Fatalf("Slack up: notifications %q, failures %v; want the alert, late", kinds(rep), rep.Failures)
 	}
-	got := hook.take()
+	got := payloads(hook.Take())
 	if len(got) != 1 || !strings.Contains(got[0], "Late: decided at 2026-11-21 09:00 UTC") {
 		t.Fatalf("Slack received %d messages %v; want the alert once, marked late", len(got), got)
 	}
-	clk.advance(5 * time.Minute)
-	if rep = j.Run(context.Background(), Options{}); kinds(rep) != "" || len(hook.take()) != 0 {
+	clk.Advance(5 * time.Minute)
+	if rep = j.Run(context.Background(), Options{}); kinds(rep) != "" || len(hook.Take()) != 0 {
 		t.Errorf("third run sent %q: the late alert must be delivered exactly once", kinds(rep))
 	}
 	if st := readState(t, statePath); len(st.Outbox("slack")) != 0 {
@@ -282,21 +225,21 @@ func TestSlackDownForARunThenUp(t *testing.T) {
 
 func TestTooManyMessagesBecomeOneSummary(t *testing.T) {
 	api := newCourierAPI(t)
-	hook := newSlackHook(t)
-	clk := newClock()
+	hook := testkit.NewSlack(t)
+	clk := testkit.NewClock()
 	var src strings.Builder
-	fmt.Fprintf(&src, "slack: {webhook_url: %s, max_messages_per_run: 3}\nstate: {path: %s}\nchecks:\n", hook.URL, filepath.Join(t.TempDir(), "s.json"))
+	fmt.Fprintf(&src, "slack: {webhook_url: %s, max_messages_per_run: 3}\nstate: {path: %s}\nchecks:\n", hook.WebhookURL("/services/T/B/x"), filepath.Join(t.TempDir(), "s.json"))
 	for i := 0; i < 5; i++ {
 		fmt.Fprintf(&src, "  - {name: courier-%d, type: courier, base_url: %s, token: %s-%d}\n", i, api.URL, testToken, i)
 	}
 	j := testJob(t, src.String(), nil, clk)
-	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now,
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now,
 		MaxPerRun: j.Config.Slack.MaxMessagesPerRun})}
 	rep := j.Run(context.Background(), Options{})
 	if !rep.Delivered() || len(rep.Notifications) != 5 {
 		t.Fatalf("notifications %q failures %v", kinds(rep), rep.Failures)
 	}
-	got := hook.take()
+	got := payloads(hook.Take())
 	if len(got) != 1 || !strings.Contains(got[0], "5 notifications in one run") {
 		t.Fatalf("Slack received %d messages, want one summary of 5", len(got))
 	}
@@ -304,10 +247,10 @@ func TestTooManyMessagesBecomeOneSummary(t *testing.T) {
 
 func TestOverlappingRunsDoNotCorruptTheState(t *testing.T) {
 	api := newCourierAPI(t)
-	hook := newSlackHook(t)
-	clk := newClock()
+	hook := testkit.NewSlack(t)
+	clk := testkit.NewClock()
 	statePath := filepath.Join(t.TempDir(), "state.json")
-	src := courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}")
+	src := courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.WebhookURL("/services/T/B/x")+"}")
 
 	// A run that holds the lock too long: the next one waits, then gives up clearly.
 	held, err := state.Open(statePath, time.Second)
@@ -315,12 +258,12 @@ func TestOverlappingRunsDoNotCorruptTheState(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := testJob(t, src, nil, clk)
-	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})}
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL})}
 	rep := j.Run(context.Background(), Options{})
 	if rep.Delivered() || !strings.Contains(strings.Join(rep.Failures, ";"), "another tokenwatch run holds the state lock") {
 		t.Fatalf("failures %v: want a clear lock message", rep.Failures)
 	}
-	if len(hook.take()) != 0 {
+	if len(hook.Take()) != 0 {
 		t.Errorf("a run without the state must send nothing")
 	}
 	held.Close()
@@ -331,7 +274,7 @@ func TestOverlappingRunsDoNotCorruptTheState(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		jj := testJob(t, src, nil, clk)
 		jj.StateWait = 10 * time.Second
-		jj.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: jj.Config.Slack.WebhookURL})}
+		jj.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: jj.Config.Slack.WebhookURL})}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -343,7 +286,7 @@ func TestOverlappingRunsDoNotCorruptTheState(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := hook.take(); len(got) != 1 {
+	if got := payloads(hook.Take()); len(got) != 1 {
 		t.Errorf("racing runs sent %d alerts, want exactly 1", len(got))
 	}
 	if st := readState(t, statePath); st.Checks["courier-main"].FailuresInRow != 10 {
@@ -353,20 +296,20 @@ func TestOverlappingRunsDoNotCorruptTheState(t *testing.T) {
 
 func TestCorruptStateIsMovedAsideAndAlertsAfresh(t *testing.T) {
 	api := newCourierAPI(t)
-	hook := newSlackHook(t)
-	clk := newClock()
+	hook := testkit.NewSlack(t)
+	clk := testkit.NewClock()
 	dir := t.TempDir()
 	statePath := filepath.Join(dir, "state.json")
 	if err := os.WriteFile(statePath, []byte(`{"version":1,"checks":{"courier-main":`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}"), nil, clk)
-	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})}
+	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.WebhookURL("/services/T/B/x")+"}"), nil, clk)
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL})}
 	rep := j.Run(context.Background(), Options{})
 	if !rep.Delivered() || kinds(rep) != "notice,alert" {
 		t.Fatalf("notifications %q failures %v", kinds(rep), rep.Failures)
 	}
-	got := hook.take()
+	got := payloads(hook.Take())
 	if len(got) != 2 || !strings.Contains(got[0], "state was reset") || !strings.Contains(got[1], "credential INVALID") {
 		t.Fatalf("Slack received %d messages; want the state-reset notice, then the alert", len(got))
 	}
@@ -381,15 +324,15 @@ func TestCorruptStateIsMovedAsideAndAlertsAfresh(t *testing.T) {
 
 func TestDryRunChangesNothing(t *testing.T) {
 	api := newCourierAPI(t)
-	hook := newSlackHook(t)
+	hook := testkit.NewSlack(t)
 	statePath := filepath.Join(t.TempDir(), "state.json")
-	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}"), nil, newClock())
-	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})}
+	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.WebhookURL("/services/T/B/x")+"}"), nil, testkit.NewClock())
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL})}
 	rep := j.Run(context.Background(), Options{DryRun: true})
 	if kinds(rep) != "alert(undelivered)" || !rep.Delivered() {
 		t.Fatalf("dry run: notifications %q failures %v", kinds(rep), rep.Failures)
 	}
-	if len(hook.take()) != 0 {
+	if len(hook.Take()) != 0 {
 		t.Error("dry run sent a message")
 	}
 	if _, err := os.Stat(statePath); !os.IsNotExist(err) {
@@ -403,14 +346,14 @@ func TestDryRunChangesNothing(t *testing.T) {
 func TestEditedCheckKeepsItsStateUnlessTheEndpointChanged(t *testing.T) {
 	api := newCourierAPI(t)
 	other := newCourierAPI(t)
-	hook := newSlackHook(t)
-	clk := newClock()
+	hook := testkit.NewSlack(t)
+	clk := testkit.NewClock()
 	statePath := filepath.Join(t.TempDir(), "state.json")
-	src := courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.URL+"}")
+	src := courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.WebhookURL("/services/T/B/x")+"}")
 	j := testJob(t, src, nil, clk)
-	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{WebhookURL: j.Config.Slack.WebhookURL})}
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL})}
 	j.Run(context.Background(), Options{})
-	hook.take()
+	hook.Take()
 
 	settings := testJob(t, strings.Replace(src, "    token:", "    alert: {after_failures: 2, repeat_every: 8h}\n    token:", 1), nil, clk)
 	settings.Notifiers = j.Notifiers

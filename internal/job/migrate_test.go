@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 	"github.com/tokenwatch/tokenwatch/notify"
+	"github.com/tokenwatch/tokenwatch/notify/slack"
 )
 
 // fixedCheck answers with one result, whatever is asked.
@@ -41,16 +43,16 @@ func TestV1StateMigratesWithNothingReAlerted(t *testing.T) {
 	if err := os.WriteFile(statePath, fixture, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bot := newBotAPI(t)
-	clk := &clock{now: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)} // an hour after the fixture's last run
-	src := `slack: {bot_token: xoxb-job-test, channel: '#oncall', api_url: ` + bot.URL + `/api/}
+	bot := testkit.NewSlack(t)
+	clk := testkit.NewClockAt(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)) // an hour after the fixture's last run
+	src := `slack: {bot_token: xoxb-job-test, channel: '#oncall', api_url: ` + bot.APIURL() + `}
 state: {path: ` + statePath + `}
 checks:
   - {name: courier-main, type: courier, token: y0_still-revoked}
   - {name: partner-acme, type: partner_oauth, host: "https://partner.example.com", client_id: acme, client_secret: s3cret}
 `
 	j := testJob(t, src, nil, clk)
-	j.Notifiers = []notify.Notifier{notify.NewSlack(notify.SlackOptions{BotToken: j.Config.Slack.BotToken,
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{BotToken: j.Config.Slack.BotToken,
 		Channel: j.Config.Slack.Channel, APIURL: j.Config.Slack.APIURL, Now: clk.Now})}
 	j.Checks = []checks.Check{
 		fixedCheck{name: "courier-main", typ: checks.TypeCourier, endpoint: "https://courier.yandex.ru", outcome: checks.Invalid, status: 401},
@@ -61,9 +63,12 @@ checks:
 	if !rep.Delivered() || kinds(rep) != "reminder(late)" {
 		t.Fatalf("notifications %q, failures %v: want only the fixture's late reminder", kinds(rep), rep.Failures)
 	}
-	bot.mu.Lock()
-	threads := append([]string(nil), bot.threadTS...)
-	bot.mu.Unlock()
+	var threads []string
+	for _, c := range bot.Calls() {
+		if c.Path == "/api/chat.postMessage" {
+			threads = append(threads, c.Form.Get("thread_ts"))
+		}
+	}
 	if len(threads) != 1 || threads[0] != "1795143600.000100" {
 		t.Errorf("posts went to threads %q, want the fixture's thread 1795143600.000100", threads)
 	}
@@ -77,7 +82,7 @@ checks:
 		t.Errorf("the state was not saved in the current format: version %d", st.Version)
 	}
 
-	clk.advance(5 * time.Minute)
+	clk.Advance(5 * time.Minute)
 	if rep := j.Run(context.Background(), Options{}); kinds(rep) != "" {
 		t.Errorf("second run sent %q, want nothing", kinds(rep))
 	}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -45,10 +46,15 @@ type Pushgateway struct {
 	URL      string
 	Job      string
 	Gatherer prometheus.Gatherer
-	// Client is the HTTP client; nil means one with a 10s timeout, so a
-	// slow gateway cannot hang the run.
+	// Timeout bounds the push, so a slow gateway cannot hang the run; 0
+	// means DefaultPushTimeout.
+	Timeout time.Duration
+	// Client is the HTTP client; nil means one with Timeout.
 	Client *http.Client
 }
+
+// DefaultPushTimeout bounds a push when nothing else is said.
+const DefaultPushTimeout = 10 * time.Second
 
 var _ job.Output = (*Pushgateway)(nil)
 
@@ -59,7 +65,7 @@ func (p *Pushgateway) Name() string { return "pushgateway" }
 func (p *Pushgateway) Report(ctx context.Context, _ *job.Report) error {
 	client := p.Client
 	if client == nil {
-		client = version.Client(10 * time.Second)
+		client = version.Client(cmp.Or(p.Timeout, DefaultPushTimeout))
 	}
 	if err := push.New(p.URL, p.Job).Gatherer(p.Gatherer).Client(gatewayClient{client}).AddContext(ctx); err != nil {
 		return fmt.Errorf("push to %s: %w", redactURL(p.URL), err)

@@ -2,11 +2,14 @@ package metrics
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,5 +75,32 @@ func TestPushgatewayErrorIsBoundedAndPrintable(t *testing.T) {
 		if !unicode.IsGraphic(r) {
 			t.Fatalf("error carries the control character %U: %q", r, msg)
 		}
+	}
+}
+
+// A gateway that never answers fails the push after Timeout, so the run
+// ends: well before the default bound would end it.
+func TestPushgatewayTimeoutEndsAHangingPush(t *testing.T) {
+	hung := make(chan struct{})
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done(): // the client hung up
+		case <-hung:
+		}
+	}))
+	defer gw.Close()
+	defer close(hung)
+
+	p := &Pushgateway{URL: gw.URL, Job: "tokenwatch", Gatherer: pushRegistry(), Timeout: 50 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() { done <- p.Report(context.Background(), &job.Report{}) }()
+	select {
+	case err := <-done:
+		var netErr net.Error
+		if !errors.As(err, &netErr) || !netErr.Timeout() {
+			t.Errorf("error %v: want a push that timed out", err)
+		}
+	case <-time.After(DefaultPushTimeout / 2): // a bound far from both: 50 ms set, 10 s default
+		t.Fatal("the push ignored its Timeout")
 	}
 }

@@ -6,7 +6,6 @@ package promtest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 // Tool finds a Prometheus tool, failing the test with the fix when it is missing.
@@ -45,12 +46,7 @@ func CheckMetrics(t testing.TB, exposition []byte) {
 func StartPushgateway(t testing.TB) string {
 	t.Helper()
 	bin := Tool(t, "prometheus-pushgateway")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testkit.FreeAddr(t)
 	cmd := exec.Command(bin, "--web.listen-address="+addr, "--persistence.file=")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -40,6 +40,10 @@ type Server struct {
 	Grace time.Duration
 	// Reload receives a value for every SIGHUP.
 	Reload <-chan os.Signal
+	// Schedules reads each schedule of the configuration; nil means
+	// robfig/cron's standard parser (five fields or a descriptor such as
+	// "@every 5m"), the one the configuration is validated with.
+	Schedules cron.ScheduleParser
 
 	configListen string // metrics.listen of the configuration loaded last
 	ready        atomic.Bool
@@ -174,7 +178,11 @@ func (s *Server) routes() http.Handler {
 // the skip guard. In the other order a panicking pass would run once and
 // be skipped forever.
 func (s *Server) schedule(j *job.Job) *cron.Cron {
-	c := cron.New(cron.WithLocation(time.UTC))
+	opts := []cron.Option{cron.WithLocation(time.UTC)}
+	if s.Schedules != nil {
+		opts = append(opts, cron.WithParser(s.Schedules))
+	}
+	c := cron.New(opts...)
 	for _, g := range groups(j.Config.Checks) {
 		entry := cron.NewChain(
 			cron.SkipIfStillRunning(skipCounter{s: s, checks: g.names}),

@@ -5,21 +5,38 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/metrics"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 // fakeCheck is a check whose behaviour the test scripts.
 type fakeCheck struct {
-	name  string
-	runs  atomic.Int64
-	block time.Duration // take this long
+	name string
+	runs atomic.Int64
+	// block is how long each run takes: a check that takes time, so that
+	// passes overlap; not a timing the test asserts.
+	block time.Duration
+	// holdFrom, when not 0, keeps run number holdFrom and every later one
+	// going until release is closed (or the run is cancelled).
+	holdFrom int64
+	release  chan struct{}
+}
+
+// newHeldCheck is a fakeCheck whose runs from holdFrom on wait for the
+// test; testServer releases them when the test ends, before it stops the
+// server (which would otherwise wait out its grace period).
+func newHeldCheck(name string, holdFrom int64) *fakeCheck {
+	return &fakeCheck{name: name, holdFrom: holdFrom, release: make(chan struct{})}
 }
 
 func (f *fakeCheck) Name() string        { return f.name }
@@ -27,13 +44,40 @@ func (f *fakeCheck) Type() string        { return "courier" }
 func (f *fakeCheck) Endpoint() string    { return "https://fake.example" }
 func (f *fakeCheck) Fingerprint() string { return "00000000" }
 func (f *fakeCheck) Run(ctx context.Context) checks.Result {
-	f.runs.Add(1)
+	run := f.runs.Add(1)
+	timer := time.NewTimer(f.block)
+	defer timer.Stop()
 	select {
-	case <-time.After(f.block):
+	case <-timer.C:
 	case <-ctx.Done():
+	}
+	if f.holdFrom != 0 && run >= f.holdFrom {
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+		}
 	}
 	return checks.Result{Check: f.name, Type: "courier", Outcome: checks.OK, Started: time.Now()}
 }
+
+// exactEvery reads "@every D" exactly, below a second too (robfig/cron's
+// own parser makes every @every at least a second), so that a test's
+// schedules fire within milliseconds.
+type exactEvery struct{}
+
+func (exactEvery) Parse(spec string) (cron.Schedule, error) {
+	text, ok := strings.CutPrefix(spec, "@every ")
+	d, err := time.ParseDuration(text)
+	if !ok || err != nil || d <= 0 {
+		return nil, fmt.Errorf("test schedule %q: want @every and a Go duration", spec)
+	}
+	return every(d), nil
+}
+
+// every fires d after the last time.
+type every time.Duration
+
+func (e every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
 
 // panickingOutput panics on every pass after the first: a bug in tokenwatch's
 // own code, after the checks, which only the cron chain's Recover catches.
@@ -56,28 +100,43 @@ func testServerWith(t *testing.T, extra job.Output, fakes ...*fakeCheck) (*Serve
 	cfg := &config.Config{Concurrency: 4, State: config.State{Path: filepath.Join(t.TempDir(), "state.json")}}
 	var list []checks.Check
 	for _, f := range fakes {
-		cfg.Checks = append(cfg.Checks, config.Check{Name: f.name, Type: "courier", Schedule: "@every 1s", Alert: config.DefaultAlert})
+		cfg.Checks = append(cfg.Checks, config.Check{Name: f.name, Type: "courier", Schedule: "@every 10ms", Alert: config.DefaultAlert})
 		list = append(list, f)
 	}
-	s := &Server{
-		Listen:  "127.0.0.1:0",
-		Metrics: metrics.NewServe(nil),
-		Logger:  slog.New(slog.DiscardHandler),
-		Grace:   2 * time.Second,
-		Load:    func() (*config.Config, error) { return cfg, nil },
-		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
-			outputs := []job.Output{m}
-			if extra != nil {
-				outputs = append(outputs, extra)
-			}
-			return &job.Job{Config: cfg, Checks: list, Logger: slog.New(slog.DiscardHandler), Outputs: outputs}, nil
-		},
+	var outputs []job.Output
+	if extra != nil {
+		outputs = append(outputs, extra)
 	}
+	s := newServer(cfg, list, outputs...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		for _, f := range fakes {
+			if f.release != nil {
+				close(f.release)
+			}
+		}
+		cancel()
+		<-done
+	})
 	return s, cancel, done
+}
+
+// newServer is a server of cfg running the given checks, on the exact
+// schedules of a test, reporting to its metrics and to outputs.
+func newServer(cfg *config.Config, list []checks.Check, outputs ...job.Output) *Server {
+	return &Server{
+		Listen:    "127.0.0.1:0",
+		Metrics:   metrics.NewServe(nil),
+		Logger:    slog.New(slog.DiscardHandler),
+		Grace:     2 * time.Second,
+		Schedules: exactEvery{},
+		Load:      func() (*config.Config, error) { return cfg, nil },
+		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
+			return &job.Job{Config: cfg, Checks: list, Logger: slog.New(slog.DiscardHandler), Outputs: append([]job.Output{m}, outputs...)}, nil
+		},
+	}
 }
 
 // skipped reads tokenwatch_check_skipped_total for a check from the
@@ -103,44 +162,41 @@ func skipped(t *testing.T, s *Server, check string) float64 {
 	return -1
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestPanickingPassKeepsItsSchedule(t *testing.T) {
 	bomb := &fakeCheck{name: "bomb"}
 	out := &panickingOutput{}
 	s, _, _ := testServerWith(t, out, bomb)
 	// The first pass, then at least three scheduled passes that each panic:
 	// the check is neither unscheduled nor skipped forever.
-	waitUntil(t, "the panicking pass to run again and again", func() bool { return out.passes.Load() >= 4 })
+	testkit.WaitFor(t, "the panicking pass to run again and again", func() bool { return out.passes.Load() >= 4 })
 	if n := skipped(t, s, "bomb"); n != 0 {
 		t.Errorf("%v runs skipped: a panic must release the skip guard", n)
 	}
 }
 
+// A time of a schedule that comes while its last pass still runs is
+// skipped, and counted.
 func TestStillRunningCheckIsSkippedAndCounted(t *testing.T) {
-	slow := &fakeCheck{name: "slow", block: 2500 * time.Millisecond}
+	slow := newHeldCheck("slow", 2) // the first scheduled pass never ends
 	s, _, _ := testServer(t, slow)
-	waitUntil(t, "a skipped run to be counted", func() bool {
+	testkit.WaitFor(t, "a skipped run to be counted", func() bool {
 		return skipped(t, s, "slow") >= 1
 	})
+	if n := slow.runs.Load(); n != 2 {
+		t.Errorf("%d runs of a check whose pass never ended, want 2 (the first pass and the one that holds)", n)
+	}
 }
 
+// /readyz says ready only once the first pass is done.
 func TestReadyOnlyAfterTheFirstPass(t *testing.T) {
-	slow := &fakeCheck{name: "slow", block: 500 * time.Millisecond}
+	slow := newHeldCheck("slow", 1) // the first pass waits for the test
 	s, cancel, done := testServer(t, slow)
+	testkit.WaitFor(t, "the first pass to start", func() bool { return slow.runs.Load() >= 1 })
 	if s.ready.Load() {
-		t.Error("ready before the first pass finished")
+		t.Error("ready while the first pass runs")
 	}
-	waitUntil(t, "ready", s.ready.Load)
+	slow.release <- struct{}{} // the first run ends; later runs hold again
+	testkit.WaitFor(t, "ready", s.ready.Load)
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("stop: %v", err)
@@ -183,23 +239,17 @@ func TestConcurrencyIsOneLimitAcrossSchedules(t *testing.T) {
 	var list []checks.Check
 	var fakes []*fakeCheck
 	for i := range 10 {
-		f := &fakeCheck{name: fmt.Sprintf("c%d", i), block: 150 * time.Millisecond}
+		f := &fakeCheck{name: fmt.Sprintf("c%d", i), block: 15 * time.Millisecond}
 		fakes = append(fakes, f)
-		cfg.Checks = append(cfg.Checks, config.Check{Name: f.name, Type: "courier", Schedule: fmt.Sprintf("@every %dms", 1000+i%5), Alert: config.DefaultAlert})
+		cfg.Checks = append(cfg.Checks, config.Check{Name: f.name, Type: "courier", Schedule: fmt.Sprintf("@every %dms", 10+i%5), Alert: config.DefaultAlert})
 		list = append(list, countedCheck{fakeCheck: f, g: g})
 	}
-	s := &Server{
-		Listen: "127.0.0.1:0", Metrics: metrics.NewServe(nil), Logger: slog.New(slog.DiscardHandler), Grace: 2 * time.Second,
-		Load: func() (*config.Config, error) { return cfg, nil },
-		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
-			return &job.Job{Config: cfg, Checks: list, Logger: slog.New(slog.DiscardHandler), Outputs: []job.Output{m}}, nil
-		},
-	}
+	s := newServer(cfg, list)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitUntil(t, "every check to run three times", func() bool {
+	testkit.WaitFor(t, "every check to run three times", func() bool {
 		for _, f := range fakes {
 			if f.runs.Load() < 3 {
 				return false
