@@ -20,7 +20,9 @@ func (j *Job) decide(rep *Report) bool {
 		return false
 	}
 	j.evaluate(sess.st, rep)
-	sess.save()
+	if sess.st.Waiting() > 0 {
+		sess.save() // what is to be sent is on disk before it is sent
+	}
 	return true
 }
 

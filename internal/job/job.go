@@ -169,9 +169,14 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	}
 	rep.Results = checks.RunAllIn(ctx, j.selected(opts.Only), j.limit())
 	for _, r := range rep.Results {
+		// One line per check that is not ok: at 10,000 checks, a line for
+		// every ok check would bury them (and cost more than the check).
 		level := slog.LevelInfo
-		if r.Interrupted {
+		switch {
+		case r.Interrupted:
 			level = slog.LevelWarn
+		case r.Outcome == checks.OK:
+			level = slog.LevelDebug
 		}
 		j.Logger.Log(ctx, level, "check done", "check", r.Check, "type", r.Type, "outcome", string(r.Outcome),
 			"http_status", r.HTTPStatus, "duration", r.Duration.Round(time.Millisecond).String(),

@@ -5,6 +5,7 @@
 package safefile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -52,10 +53,12 @@ func Read(path string, max int64) ([]byte, error) {
 	}
 	// The size can change between Stat and Read (a file being written):
 	// read one byte past the limit to notice.
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
+	// Sized from Stat, so a large file is read into one buffer, not grown.
+	buf := bytes.NewBuffer(make([]byte, 0, info.Size()+1))
+	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
 		return nil, err
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%s: %w (more than %d bytes)", path, ErrTooLarge, max)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
@@ -119,7 +120,7 @@ func checkStructure(data []byte) (version []byte, reason string) {
 	if sc.peek() != '{' {
 		return nil, "not a JSON object"
 	}
-	if reason := sc.value("", 0, &version); reason != "" {
+	if reason := sc.value(&where{top: true}, 0, &version); reason != "" {
 		return nil, reason
 	}
 	sc.space()
@@ -173,17 +174,44 @@ func (sc *scanner) str() []byte {
 	return sc.data[start : sc.i-1]
 }
 
-// value scans the value at sc.i, at path and depth; at depth 1 of the top
-// object it hands the raw "version" value to version.
-func (sc *scanner) value(path string, depth int, version *[]byte) string {
+// where is the path of a value, built into a string only for an error.
+type where struct {
+	parent *where
+	key    string // in an object
+	index  int    // in an array, when key is ""
+	top    bool
+}
+
+func (w *where) String() string {
+	if w == nil || w.top {
+		return ""
+	}
+	parent := w.parent.String()
+	switch {
+	case w.key == "":
+		return fmt.Sprintf("%s[%d]", parent, w.index)
+	case parent == "":
+		return w.key
+	}
+	return parent + "." + w.key
+}
+
+// smallObject is how many keys an object may have before its duplicate
+// check uses a map: the state's records have about a dozen.
+const smallObject = 32
+
+// value scans the value at sc.i, at path w and depth; at depth 0 (the top
+// object) it hands the raw "version" value to version.
+func (sc *scanner) value(w *where, depth int, version *[]byte) string {
 	sc.space()
 	switch sc.peek() {
 	case '{':
 		if depth == maxDepth {
-			return orTop(path) + ": nested deeper than the state format"
+			return orTop(w.String()) + ": nested deeper than the state format"
 		}
 		sc.i++
-		var seen map[string]bool
+		var few []string
+		var many map[string]bool
 		for {
 			sc.space()
 			if sc.peek() == '}' {
@@ -200,30 +228,33 @@ func (sc *scanner) value(path string, depth int, version *[]byte) string {
 				_ = json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &key)
 			}
 			folded := fold(key)
-			if seen == nil {
-				seen = map[string]bool{}
+			if slices.Contains(few, folded) || many[folded] {
+				return fmt.Sprintf("%s: duplicate key %q", orTop(w.String()), key)
 			}
-			if seen[folded] {
-				return fmt.Sprintf("%s: duplicate key %q", orTop(path), key)
+			if many == nil && len(few) < smallObject {
+				few = append(few, folded)
+			} else {
+				if many == nil {
+					many = make(map[string]bool, 2*smallObject)
+					for _, k := range few {
+						many[k] = true
+					}
+				}
+				many[folded] = true
 			}
-			seen[folded] = true
 			sc.space()
 			sc.i++ // the colon
-			child := key
-			if path != "" {
-				child = path + "." + key
-			}
 			start := sc.i
-			if reason := sc.value(child, depth+1, nil); reason != "" {
+			if reason := sc.value(&where{parent: w, key: key}, depth+1, nil); reason != "" {
 				return reason
 			}
-			if version != nil && depth == 0 && folded == fold("version") {
+			if version != nil && depth == 0 && folded == "version" {
 				*version = bytes.TrimSpace(sc.data[start:sc.i])
 			}
 		}
 	case '[':
 		if depth == maxDepth {
-			return orTop(path) + ": nested deeper than the state format"
+			return orTop(w.String()) + ": nested deeper than the state format"
 		}
 		sc.i++
 		for index := 0; ; index++ {
@@ -235,7 +266,7 @@ func (sc *scanner) value(path string, depth int, version *[]byte) string {
 			if sc.peek() == ',' {
 				sc.i++
 			}
-			if reason := sc.value(fmt.Sprintf("%s[%d]", path, index), depth+1, nil); reason != "" {
+			if reason := sc.value(&where{parent: w, index: index}, depth+1, nil); reason != "" {
 				return reason
 			}
 		}
@@ -257,13 +288,31 @@ func orTop(path string) string {
 }
 
 // fold maps a key to the same string as every key encoding/json would
-// match it with (its field names match under Unicode simple case folding,
-// where "K", "k" and the Kelvin sign are one letter).
+// match it with: its field names match under Unicode simple case folding,
+// where "K", "k" and the Kelvin sign are one letter. A letter whose fold
+// orbit holds an ASCII letter maps to that letter in lower case, so the
+// common key (ASCII, lower case) is its own fold and costs nothing.
 func fold(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(s)
+	}
 	return strings.Map(func(r rune) rune {
 		least := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < utf8.RuneSelf {
+				return unicode.ToLower(f)
+			}
 			least = min(least, f)
+		}
+		if r < utf8.RuneSelf {
+			return unicode.ToLower(r)
 		}
 		return least
 	}, s)

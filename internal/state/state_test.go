@@ -287,3 +287,22 @@ func TestNewerFormatIsRefusedUntouched(t *testing.T) {
 		t.Errorf("files beside it: %v", aside)
 	}
 }
+
+// fold must agree with encoding/json's matching of field names: whatever
+// json would read as one field folds to one key.
+func TestFold(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"version", "VERSION"}, {"kind", "\u212aind"}, {"outcome", "OUTCOME"},
+		{"last_success", "la\u017ft_success"}, {"checks", "Checks"},
+	} {
+		if fold(pair[0]) != fold(pair[1]) {
+			t.Errorf("fold(%q) = %q, fold(%q) = %q: json matches them as one field", pair[0], fold(pair[0]), pair[1], fold(pair[1]))
+		}
+	}
+	if fold("version") != "version" {
+		t.Errorf("an ASCII lower-case key must be its own fold")
+	}
+	if fold("a") == fold("b") {
+		t.Error("different letters fold together")
+	}
+}
