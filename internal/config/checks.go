@@ -124,10 +124,13 @@ func (p *parser) commonKeys(c *Check, values map[string]*yaml.Node, where string
 // nor its kind read. A key another kind reads is named as such; without a
 // known kind, any kind's key is accepted.
 func (p *parser) unreadKeys(entries []entry, kind checks.Kind, asked map[string]bool, listed, where string) {
-	all := slices.Clone(commonKeys)
-	for _, k := range p.kinds {
-		all = append(all, p.keysOf(k)...)
+	if p.allKeys == nil {
+		p.allKeys = slices.Clone(commonKeys)
+		for _, k := range p.kinds {
+			p.allKeys = append(p.allKeys, p.keysOf(k)...)
+		}
 	}
+	all := p.allKeys
 	for _, e := range entries {
 		key := e.key.Value
 		switch {

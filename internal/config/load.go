@@ -86,6 +86,7 @@ type parser struct {
 	env      Env
 	kinds    checks.Registry
 	kindKeys map[string][]string // every key of each kind, by type; see keysOf
+	allKeys  []string            // every key a check may have, of any kind; see unreadKeys
 	problems Problems
 }
 
