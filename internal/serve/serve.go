@@ -1,7 +1,9 @@
-// Package serve is tokenwatch as a daemon: every check on its own cron
-// schedule (robfig/cron, in UTC), /metrics, /healthz and /readyz, a reload
-// on SIGHUP that keeps the old configuration when the new one is bad, and a
-// graceful stop that lets in-flight checks finish and saves the state.
+// Package serve is tokenwatch as a daemon: the checks on their cron
+// schedules (robfig/cron, in UTC; one pass per schedule's time, every pass
+// within one limit of checks in flight), the state held in memory and saved
+// as it changes, /metrics, /healthz and /readyz, a reload on SIGHUP that
+// keeps the old configuration when the new one is bad, and a graceful stop
+// that lets in-flight checks finish and saves the state.
 package serve
 
 import (

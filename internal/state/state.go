@@ -1,6 +1,8 @@
 // Package state keeps what tokenwatch remembers between runs in one JSON
-// file: each check's alert track, where its Slack thread lives, and the
-// messages that could not be delivered yet. The file is written atomically
+// file: each check's alert track, where each notifier's thread of its
+// incident lives, each notifier's messages that could not be delivered yet,
+// and cumulative counts. Older formats migrate in place (migrate.go). The
+// file is written atomically
 // (temp file, fsync, rename) with mode 0600, and guarded by a lock so that
 // overlapping runs (a CronJob or timer that fires while the last run is still
 // going) cannot corrupt it.
