@@ -23,7 +23,8 @@ type Metrics struct {
 
 	up, httpStatus, duration, lastRun, lastOK, failuresInRow *prometheus.GaugeVec
 	outcome, tokenInfo, expiresIn                            *prometheus.GaugeVec
-	notifications                                            *prometheus.CounterVec
+	notifications                                            *totals
+	outputs                                                  *outputs
 	runLast, runDuration                                     prometheus.Gauge
 	runLastSuccess, pending                                  *optionalGauge
 	skipped                                                  *prometheus.CounterVec // serve only
@@ -60,9 +61,9 @@ func New(list []config.Check) *Metrics {
 	m.failuresInRow = gauge("tokenwatch_check_failures_in_row", "Consecutive results that were not ok.", "check", "type")
 	m.expiresIn = gauge("tokenwatch_partner_token_expires_in_seconds", "expires_in of the last token a partner issued.", "check")
 	m.tokenInfo = gauge("tokenwatch_token_info", "1, labelled with the fingerprint (first 8 hex digits of SHA-256) of the secret under test.", "check", "type", "fingerprint")
-	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenwatch_notifications_total",
-		Help: "Notifications by notifier, kind (alert, reminder, resolved) and result (sent, failed)."}, []string{"notifier", "kind", "result"})
-	m.Registry.MustRegister(m.notifications)
+	m.notifications = newTotals()
+	m.outputs = newOutputs()
+	m.Registry.MustRegister(m.notifications, m.outputs)
 	m.runLast = single("tokenwatch_run_last_timestamp_seconds", "When the last pass started (Unix time).")
 	m.runDuration = single("tokenwatch_run_duration_seconds", "Duration of the last pass.")
 	m.runLastSuccess = &optionalGauge{desc: prometheus.NewDesc("tokenwatch_run_last_success_timestamp_seconds",
@@ -72,11 +73,6 @@ func New(list []config.Check) *Metrics {
 	m.Registry.MustRegister(m.runLastSuccess, m.pending)
 	build := gauge("tokenwatch_build_info", "1, labelled with the build's version and Go version.", "version", "goversion")
 	build.WithLabelValues(version.Version, version.GoVersion()).Set(1)
-	for _, kind := range []string{"alert", "reminder", "resolved"} {
-		for _, result := range []string{"sent", "failed"} {
-			m.notifications.WithLabelValues("slack", kind, result)
-		}
-	}
 	m.SetChecks(list)
 	return m
 }
@@ -188,16 +184,8 @@ func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
 		}
 		m.setFingerprint(c.Name, c.Type, r.Fingerprint)
 	}
-	for _, n := range rep.Notifications {
-		if n.Kind == "notice" {
-			continue
-		}
-		result := "sent"
-		if !n.Delivered {
-			result = "failed"
-		}
-		m.notifications.WithLabelValues(n.Notifier, string(n.Kind), result).Inc()
-	}
+	m.notifications.set(rep.Totals)
+	m.outputs.set(rep.Outputs)
 	m.runLast.Set(unix(rep.Started))
 	m.runDuration.Set(rep.Duration.Seconds())
 	if !rep.LastSuccess.IsZero() {
@@ -270,4 +258,95 @@ func unix(t time.Time) float64 {
 		return 0
 	}
 	return float64(t.UnixNano()) / 1e9
+}
+
+// totals exports tokenwatch_notifications_total from the report's Totals,
+// which the state keeps across runs: each run's textfile or push carries
+// the whole count, so increase() and resets() read a real counter instead
+// of one that restarts at 0 in every process.
+type totals struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	v    map[[3]string]float64 // notifier, kind, result
+}
+
+func newTotals() *totals {
+	t := &totals{desc: prometheus.NewDesc("tokenwatch_notifications_total",
+		"Notifications by notifier, kind and result (sent, failed), cumulative since the state began.",
+		[]string{"notifier", "kind", "result"}, nil), v: map[[3]string]float64{}}
+	// Slack's common series exist from the first exposition, so a rate over
+	// them starts at 0 rather than at the first failure.
+	for _, kind := range []string{"alert", "reminder", "resolved"} {
+		for _, result := range []string{"sent", "failed"} {
+			t.v[[3]string{"slack", kind, result}] = 0
+		}
+	}
+	return t
+}
+
+// set takes the cumulative values of one pass. A series the state no
+// longer has keeps its last value: a counter never goes back.
+func (t *totals) set(list []job.Total) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, each := range list {
+		t.v[[3]string{each.Notifier, each.Kind, each.Result}] = each.Value
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (t *totals) Describe(ch chan<- *prometheus.Desc) { ch <- t.desc }
+
+// Collect implements prometheus.Collector.
+func (t *totals) Collect(ch chan<- prometheus.Metric) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, v := range t.v {
+		ch <- prometheus.MustNewConstMetric(t.desc, prometheus.CounterValue, v, k[0], k[1], k[2])
+	}
+}
+
+// outputs exports when each output (textfile, pushgateway, heartbeat,
+// state) last succeeded and last failed, as the pass knew it when it
+// began. An output cannot report its own result, so a failed push shows
+// in the next run's textfile and push: the rule TokenwatchRunsNotDelivering
+// names the output from these.
+type outputs struct {
+	success, failure *prometheus.Desc
+	mu               sync.Mutex
+	v                map[string]job.OutputStatus
+}
+
+func newOutputs() *outputs {
+	return &outputs{
+		success: prometheus.NewDesc("tokenwatch_output_last_success_timestamp_seconds",
+			"When the output last succeeded (Unix time; 0: never), as known when the last pass began.", []string{"output"}, nil),
+		failure: prometheus.NewDesc("tokenwatch_output_last_failure_timestamp_seconds",
+			"When the output last failed (Unix time; 0: never), as known when the last pass began.", []string{"output"}, nil),
+	}
+}
+
+// set takes one pass's statuses. A pass that could not read the state
+// knows none (nil) and exports none, so a Pushgateway POST keeps the ones
+// pushed before.
+func (o *outputs) set(v map[string]job.OutputStatus) {
+	if v == nil {
+		return
+	}
+	o.mu.Lock()
+	o.v = v
+	o.mu.Unlock()
+}
+
+// Describe implements prometheus.Collector.
+func (o *outputs) Describe(ch chan<- *prometheus.Desc) { ch <- o.success; ch <- o.failure }
+
+// Collect implements prometheus.Collector.
+func (o *outputs) Collect(ch chan<- prometheus.Metric) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for name, st := range o.v {
+		ch <- prometheus.MustNewConstMetric(o.success, prometheus.GaugeValue, unix(st.LastSuccess), name)
+		ch <- prometheus.MustNewConstMetric(o.failure, prometheus.GaugeValue, unix(st.LastFailure), name)
+	}
 }

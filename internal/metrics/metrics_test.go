@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -47,6 +48,14 @@ func testReport() *job.Report {
 		Notifications: []job.Notification{
 			{Message: notify.Message{Decision: alert.Decision{Kind: alert.KindAlert}}, Notifier: "slack", Delivered: true},
 			{Message: notify.Message{Decision: alert.Decision{Kind: alert.KindReminder}}, Notifier: "slack", Error: "down"},
+		},
+		Totals: []job.Total{
+			{Notifier: "slack", Kind: "alert", Result: "sent", Value: 1},
+			{Notifier: "slack", Kind: "reminder", Result: "failed", Value: 1},
+		},
+		Outputs: map[string]job.OutputStatus{
+			"textfile":    {LastSuccess: t0.Add(-5 * time.Minute)},
+			"pushgateway": {LastSuccess: t0.Add(-10 * time.Minute), LastFailure: t0.Add(-5 * time.Minute)},
 		},
 		LastSuccess: t0,
 		Pending:     1,
@@ -103,7 +112,7 @@ tokenwatch_check_failures_in_row{check="partner-acme",type="partner_oauth"} 0
 # HELP tokenwatch_partner_token_expires_in_seconds expires_in of the last token a partner issued.
 # TYPE tokenwatch_partner_token_expires_in_seconds gauge
 tokenwatch_partner_token_expires_in_seconds{check="partner-acme"} 300
-# HELP tokenwatch_notifications_total Notifications by notifier, kind (alert, reminder, resolved) and result (sent, failed).
+# HELP tokenwatch_notifications_total Notifications by notifier, kind and result (sent, failed), cumulative since the state began.
 # TYPE tokenwatch_notifications_total counter
 tokenwatch_notifications_total{kind="alert",notifier="slack",result="failed"} 0
 tokenwatch_notifications_total{kind="alert",notifier="slack",result="sent"} 1
@@ -130,6 +139,99 @@ tokenwatch_run_last_success_timestamp_seconds 1.7952516e+09
 	if v := testutil.ToFloat64(m.lastOK.WithLabelValues("courier-main", "courier")); v != float64(t0.Add(-time.Hour).Unix()) {
 		t.Errorf("last ok = %v", v)
 	}
+}
+
+// Each run is a new process: the counts come from the state's totals, so
+// five failed deliveries over five runs read 1, 2, 3, 4, 5 in the textfile
+// and the Pushgateway, never 1, 0, 1 (issue 9, item 3).
+func TestNotificationsTotalIsCumulativeAcrossRuns(t *testing.T) {
+	for run := 1; run <= 5; run++ {
+		m := New(testChecks())
+		rep := testReport()
+		rep.Notifications = rep.Notifications[1:] // this run: one failed reminder
+		rep.Totals = []job.Total{
+			{Notifier: "slack", Kind: "alert", Result: "sent", Value: 1},
+			{Notifier: "slack", Kind: "reminder", Result: "failed", Value: float64(run)},
+			{Notifier: "alertmanager", Kind: "alert", Result: "sent", Value: 7},
+		}
+		if err := m.Report(context.Background(), rep); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf(`
+# HELP tokenwatch_notifications_total Notifications by notifier, kind and result (sent, failed), cumulative since the state began.
+# TYPE tokenwatch_notifications_total counter
+tokenwatch_notifications_total{kind="alert",notifier="alertmanager",result="sent"} 7
+tokenwatch_notifications_total{kind="alert",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="alert",notifier="slack",result="sent"} 1
+tokenwatch_notifications_total{kind="reminder",notifier="slack",result="failed"} %d
+tokenwatch_notifications_total{kind="reminder",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="resolved",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="resolved",notifier="slack",result="sent"} 0
+`, run)
+		if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "tokenwatch_notifications_total"); err != nil {
+			t.Errorf("run %d: %v", run, err)
+		}
+	}
+}
+
+// serve reports pass after pass into one registry: the series follow the
+// totals and never go back, even for a pass whose totals lack a series.
+func TestNotificationsTotalFollowsTheTotalsInServe(t *testing.T) {
+	m := NewServe(testChecks())
+	for _, v := range []float64{2, 3, 3} {
+		rep := testReport()
+		rep.Totals = []job.Total{{Notifier: "slack", Kind: "alert", Result: "sent", Value: v}}
+		_ = m.Report(context.Background(), rep)
+	}
+	rep := testReport()
+	rep.Totals = nil
+	_ = m.Report(context.Background(), rep)
+	series := promtest.Series(t, gather(t, m), "tokenwatch_notifications_total")
+	if v := series[`tokenwatch_notifications_total{kind="alert",notifier="slack",result="sent"}`]; v != 3 {
+		t.Errorf("alert sent = %v, want 3; all: %v", v, series)
+	}
+}
+
+// A failed push is visible in the next write: each output's last success
+// and failure, as the pass knew them when it began (issue 9, item 1).
+func TestOutputStatusIsExported(t *testing.T) {
+	m := New(testChecks())
+	if err := m.Report(context.Background(), testReport()); err != nil {
+		t.Fatal(err)
+	}
+	got := promtest.Series(t, gather(t, m), "tokenwatch_output_")
+	want := map[string]float64{
+		`tokenwatch_output_last_success_timestamp_seconds{output="textfile"}`:    float64(t0.Add(-5 * time.Minute).Unix()),
+		`tokenwatch_output_last_failure_timestamp_seconds{output="textfile"}`:    0,
+		`tokenwatch_output_last_success_timestamp_seconds{output="pushgateway"}`: float64(t0.Add(-10 * time.Minute).Unix()),
+		`tokenwatch_output_last_failure_timestamp_seconds{output="pushgateway"}`: float64(t0.Add(-5 * time.Minute).Unix()),
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for series, v := range want {
+		if g, ok := got[series]; !ok || g != v {
+			t.Errorf("%s = %v (present %v), want %v", series, g, ok, v)
+		}
+	}
+
+	// A run that could not read the state knows no status: it exports none,
+	// so a Pushgateway POST keeps the statuses pushed before.
+	next := New(testChecks())
+	unknown := testReport()
+	unknown.Outputs = nil
+	_ = next.Report(context.Background(), unknown)
+	if n, _ := testutil.GatherAndCount(next.Registry, "tokenwatch_output_last_success_timestamp_seconds", "tokenwatch_output_last_failure_timestamp_seconds"); n != 0 {
+		t.Errorf("%d output status series exported while unknown", n)
+	}
+}
+
+// gather renders the registry as the text exposition.
+func gather(t *testing.T, m *Metrics) []byte {
+	t.Helper()
+	srv := httptest.NewServer(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	return promtest.Fetch(t, srv.URL)
 }
 
 func TestLint(t *testing.T) {
