@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
@@ -29,13 +30,16 @@ func TestPromtoolAcceptsRulesAndConfig(t *testing.T) {
 // externalMetrics are the only names the rules may use that tokenwatch does
 // not export itself, each from the tool that does.
 var externalMetrics = map[string]string{
-	"push_time_seconds":           "the Pushgateway, for each pushed group",
-	"node_textfile_mtime_seconds": "node_exporter's textfile collector",
+	"up":                         "Prometheus, for each scrape target",
+	"push_time_seconds":          "the Pushgateway, for each pushed group",
+	"push_failure_time_seconds":  "the Pushgateway, for each pushed group",
+	"node_textfile_scrape_error": "node_exporter's textfile collector",
 }
 
 // Every metric named in the alert rules and in the dashboard is one that
-// tokenwatch exports, read from a real exposition: the one `tokenwatch demo`
-// prints after running its checks.
+// tokenwatch exports, read from real expositions: the one `tokenwatch demo`
+// prints after two passes (the second knows the first's success and
+// outputs), and serve's /metrics for the daemon's own series.
 func TestQueriedMetricsAreExported(t *testing.T) {
 	exported := exportedMetrics(t)
 	if len(exported) < 10 {
@@ -70,7 +74,7 @@ func TestQueriedMetricsAreExported(t *testing.T) {
 
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	out, err := runTool(t, ".", nil, binary, "demo", "--passes", "1")
+	out, err := runTool(t, ".", nil, binary, "demo", "--passes", "2")
 	if err != nil {
 		t.Fatalf("tokenwatch demo: %v\n%s", err, out)
 	}
@@ -82,6 +86,32 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	families, err := parser.TextToMetricFamilies(strings.NewReader(out[i:]))
 	if err != nil {
 		t.Fatalf("parse the demo's exposition: %v", err)
+	}
+	names := map[string]bool{}
+	for name := range families {
+		names[name] = true
+	}
+	for name := range serveMetrics(t) {
+		names[name] = true
+	}
+	return names
+}
+
+// serveMetrics scrapes a `tokenwatch serve` once it is ready.
+func serveMetrics(t *testing.T) map[string]bool {
+	t.Helper()
+	addr := freeAddr(t)
+	srv := newServer(t, addr, tokenwatchConfig{courier: fakeCourier(t, "ok")})
+	defer srv.proc.stop()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape serve: %v", err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse serve's exposition: %v", err)
 	}
 	names := map[string]bool{}
 	for name := range families {
