@@ -27,6 +27,11 @@ func TestRedactTokenFields(t *testing.T) {
 		{`{\"access_token\":\"abc123\"}`, `{\"access_token\":\"[redacted]\"}`},
 		{`access_token: abc123 then words`, `access_token: [redacted] then words`},
 		{`access_token=abc123; Path=/`, `access_token=[redacted]; Path=/`},
+		// hostile tester's bypasses: a key spelled with escapes, a token in a list
+		{`{"acc\u0065ss_token":"ISSUEDUNI_v4","expires_in":300`, `{"access_token":"[redacted]","expires_in":300`},
+		{`{"access_token":["ISSUEDARR_v24"],`, `{"access_token":[redacted],`},
+		{`{"access_token":{"v":"ISSUEDOBJ"}}`, `{"access_token":[redacted]}`},
+		{`{"access_token":["ISSUEDCUT`, `{"access_token":[redacted]`},
 		// not a token field: nothing to redact
 		{`invalid_token: expired`, `invalid_token: expired`},
 		{`no access_token in the answer`, `no access_token in the answer`},
@@ -218,6 +223,8 @@ func TestDetailsNeverQuoteAnIssuedToken(t *testing.T) {
 		`{"id_token":"` + tok + `"`,
 		`access_token=` + tok + `&token_type=bearer`,
 		`<html><title>access_token=` + tok + `</title></html>`,
+		`{"acc\u0065ss_token":"` + tok + `","expires_in":300`,
+		`{"access_token":["` + tok + `"],`,
 	}
 	for _, body := range bodies {
 		for _, status := range []int{200, 400, 403, 404, 500} {

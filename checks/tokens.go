@@ -3,6 +3,7 @@ package checks
 import (
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tokenwatch/tokenwatch/internal/secret"
@@ -21,6 +22,7 @@ type span struct{ start, end int }
 // inside another string, a form-encoded body or prose, and a body that
 // parses needs no help.
 func redactTokenFields(text string) string {
+	text = unescapeASCII(text)
 	spans := tokenValueSpans(text)
 	if len(spans) == 0 {
 		return text
@@ -88,6 +90,11 @@ func valueAfter(text string, i int) (span, bool) {
 		return span{}, false
 	}
 	i = skipSpace(text, i+1)
+	if i < len(text) && (text[i] == '[' || text[i] == '{') {
+		// A token wrapped in a list or an object: all of it goes.
+		end := closingBracket(text, i)
+		return span{i, end}, true
+	}
 	if q := quoteAt(text, i); q != "" {
 		start := i + len(q)
 		end := closingQuote(text, start, q)
@@ -161,4 +168,44 @@ func asciiLower(s string) string {
 
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// closingBracket is where the list or object opening at i ends (just past
+// its closing bracket), skipping quoted strings, or the end of the text.
+func closingBracket(text string, i int) int {
+	depth := 0
+	for ; i < len(text); i++ {
+		switch text[i] {
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case '"':
+			i = closingQuote(text, i+1, `"`)
+		}
+	}
+	return len(text)
+}
+
+// unescapeASCII turns JSON escapes of ASCII characters (\u0065 for "e")
+// into the characters, so that a field name spelled with escapes is still
+// found. Other escapes are left as they are.
+func unescapeASCII(text string) string {
+	if !strings.Contains(text, `\u00`) {
+		return text
+	}
+	var b strings.Builder
+	for i := 0; i < len(text); i++ {
+		if strings.HasPrefix(text[i:], `\u00`) && i+6 <= len(text) {
+			if c, err := strconv.ParseUint(text[i+4:i+6], 16, 8); err == nil && c >= 0x20 && c < 0x7f {
+				b.WriteByte(byte(c))
+				i += 5
+				continue
+			}
+		}
+		b.WriteByte(text[i])
+	}
+	return b.String()
 }

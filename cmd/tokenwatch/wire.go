@@ -33,6 +33,11 @@ func buildJob(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger, oneSh
 		return nil, err
 	}
 	j := &job.Job{Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m}, Notifiers: job.BuildNotifiers(cfg, logger, nil)}
+	names := make([]string, len(j.Notifiers))
+	for i, n := range j.Notifiers {
+		names[i] = n.Name()
+	}
+	m.SetNotifiers(names)
 	if oneShot && cfg.Metrics.Textfile != "" {
 		j.Outputs = append(j.Outputs, &metrics.Textfile{Path: cfg.Metrics.Textfile, Gatherer: m.Registry})
 	}

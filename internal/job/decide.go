@@ -80,11 +80,38 @@ func (j *Job) adopt(st *state.File, corrupt *state.Corruption) {
 	}
 }
 
-// enqueue puts a decision in every notifier's outbox.
+// enqueue puts a decision in every notifier's outbox. A reminder says
+// nothing new while the alert or reminder it repeats still waits: it
+// replaces a waiting reminder (keeping its place and its attempts, so it is
+// still marked late), and is dropped behind a waiting alert. Without this,
+// a notifier that is down for days would collect one reminder per check per
+// repeat_every, and the state would grow without bound.
 func (j *Job) enqueue(st *state.File, d alert.Decision) {
 	for _, n := range j.Notifiers {
-		st.SetOutbox(n.Name(), append(st.Outbox(n.Name()), state.Pending{Decision: d}))
+		box := st.Outbox(n.Name())
+		if d.Kind == alert.KindReminder && coalesce(box, d) {
+			continue
+		}
+		st.SetOutbox(n.Name(), append(box, state.Pending{Decision: d}))
 	}
+}
+
+// coalesce folds reminder d into box, and reports whether it did.
+func coalesce(box []state.Pending, d alert.Decision) bool {
+	for i := len(box) - 1; i >= 0; i-- {
+		p := &box[i]
+		if p.Check != d.Check {
+			continue
+		}
+		if p.Outcome != d.Outcome || (p.Kind != alert.KindAlert && p.Kind != alert.KindReminder) {
+			return false // the latest message about the check says something else
+		}
+		if p.Kind == alert.KindReminder {
+			p.Decision = d
+		}
+		return true
+	}
+	return false
 }
 
 // checkIndex finds a configured check and its state identity by name.

@@ -275,3 +275,53 @@ func TestSecretsIncludeTheSecretPartsOfURLs(t *testing.T) {
 		t.Errorf("Secrets holds a part too short to be a secret: %q", got)
 	}
 }
+
+// While a notifier is down for days, a check's reminders do not pile up:
+// the waiting reminder is replaced by the newer one (still late), so the
+// outbox holds the alert and at most one reminder per check.
+func TestRemindersDoNotPileUpWhileTheNotifierIsDown(t *testing.T) {
+	api := newCourierAPI(t)
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	clk := testkit.NewClock()
+	n := &probeNotifier{fail: errors.New("slack: down")}
+	j := testJob(t, threeCouriers(api.URL, statePath), n, clk)
+	for range 10 {
+		j.Run(context.Background(), Options{})
+		clk.Advance(4 * time.Hour) // repeat_every: a reminder is due every run
+	}
+	box := readState(t, statePath).Outbox("slack")
+	if len(box) != 3 {
+		t.Fatalf("outbox of %d messages after 10 runs, want the 3 alerts: %+v", len(box), box)
+	}
+
+	// After the alert was delivered, a reminder waits alone and is replaced.
+	n.mu.Lock()
+	n.fail = nil
+	n.mu.Unlock()
+	j.Run(context.Background(), Options{})
+	n.mu.Lock()
+	n.fail = errors.New("slack: down again")
+	n.sent = nil
+	n.mu.Unlock()
+	for range 5 {
+		clk.Advance(4 * time.Hour)
+		j.Run(context.Background(), Options{})
+	}
+	box = readState(t, statePath).Outbox("slack")
+	if len(box) != 3 || box[0].Kind != alert.KindReminder || box[0].Attempts == 0 || !box[0].At.Equal(clk.Now()) {
+		t.Fatalf("outbox %+v: want one reminder per check, the newest, marked late", box)
+	}
+}
+
+// A run stopped before its checks finished did not do its job: exit 3.
+func TestInterruptedRunIsNotASuccess(t *testing.T) {
+	api := newCourierAPI(t)
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	j := testJob(t, courierConfig(api.URL, statePath, ""), &probeNotifier{}, testkit.NewClock())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep := j.Run(ctx, Options{})
+	if rep.Delivered() || !strings.Contains(strings.Join(rep.Failures, "\n"), "1 checks were not checked") {
+		t.Fatalf("failures %v: an interrupted run must exit 3", rep.Failures)
+	}
+}

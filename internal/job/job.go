@@ -182,6 +182,10 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 			"http_status", r.HTTPStatus, "duration", r.Duration.Round(time.Millisecond).String(),
 			"fingerprint", r.Fingerprint, "detail", r.Detail)
 	}
+	if n := interrupted(rep.Results); n > 0 {
+		// The run did not finish: on-call must not read silence as "all ok".
+		rep.Failures = append(rep.Failures, fmt.Sprintf("run: %d checks were not checked (stopped, or a tokenwatch bug); see their details", n))
+	}
 	// What was decided is sent or kept after a SIGTERM, but only for the
 	// grace period: then every retry stops, the rest waits in the outbox.
 	deliverCtx, cancel := j.graceContext(ctx)
@@ -205,6 +209,17 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	outputs := j.report(deliverCtx, rep)
 	j.finish(rep, outputs)
 	return rep
+}
+
+// interrupted counts the results that say nothing about their credential.
+func interrupted(results []checks.Result) int {
+	n := 0
+	for _, r := range results {
+		if r.Interrupted {
+			n++
+		}
+	}
+	return n
 }
 
 // report hands the pass to every output, and returns how each did.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/version"
@@ -21,18 +20,14 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	up, httpStatus, duration, lastRun, lastOK, failuresInRow *prometheus.GaugeVec
-	outcome, tokenInfo, expiresIn                            *prometheus.GaugeVec
-	notifications                                            *totals
-	outputs                                                  *outputs
-	runLast, runDuration                                     prometheus.Gauge
-	runLastSuccess, pending                                  *optionalGauge
-	skipped                                                  *prometheus.CounterVec // serve only
-	reloadOK, reloadLast                                     prometheus.Gauge       // serve only
-
-	mu     sync.Mutex
-	checks map[string]config.Check // the checks whose series exist
-	prints map[string]string       // check -> fingerprint in tokenwatch_token_info
+	checks                  *checkSeries
+	notifications           *totals
+	outputs                 *outputs
+	runLast, runDuration    prometheus.Gauge
+	runLastSuccess, pending *optionalGauge
+	skipped                 *prometheus.CounterVec // serve only
+	skippedNames            []string               // the checks skipped counts exist for
+	reloadOK, reloadLast    prometheus.Gauge       // serve only
 }
 
 var _ job.Output = (*Metrics)(nil)
@@ -41,7 +36,7 @@ var _ job.Output = (*Metrics)(nil)
 // the first exposition: a check that has not run yet reads up 0 and all
 // outcomes 0, never a missing series.
 func New(list []config.Check) *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry(), checks: map[string]config.Check{}, prints: map[string]string{}}
+	m := &Metrics{Registry: prometheus.NewRegistry(), checks: newCheckSeries()}
 	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
 		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
 		m.Registry.MustRegister(g)
@@ -52,15 +47,7 @@ func New(list []config.Check) *Metrics {
 		m.Registry.MustRegister(g)
 		return g
 	}
-	m.up = gauge("tokenwatch_check_up", "1 when the check's last outcome is ok, else 0.", "check", "type")
-	m.outcome = gauge("tokenwatch_check_outcome", "1 for the check's last outcome, 0 for the other four.", "check", "type", "outcome")
-	m.httpStatus = gauge("tokenwatch_check_http_status", "HTTP status of the check's last answer; 0 when there was none.", "check", "type")
-	m.duration = gauge("tokenwatch_check_duration_seconds", "Duration of the check's last run, re-checks included.", "check", "type")
-	m.lastRun = gauge("tokenwatch_check_last_run_timestamp_seconds", "When the check last ran (Unix time).", "check", "type")
-	m.lastOK = gauge("tokenwatch_check_last_ok_timestamp_seconds", "When the check last had outcome ok (Unix time); 0 if never.", "check", "type")
-	m.failuresInRow = gauge("tokenwatch_check_failures_in_row", "Consecutive results that were not ok.", "check", "type")
-	m.expiresIn = gauge("tokenwatch_partner_token_expires_in_seconds", "expires_in of the last token a partner issued.", "check")
-	m.tokenInfo = gauge("tokenwatch_token_info", "1, labelled with the fingerprint (first 8 hex digits of SHA-256) of the secret under test.", "check", "type", "fingerprint")
+	m.Registry.MustRegister(m.checks)
 	m.notifications = newTotals()
 	m.outputs = newOutputs()
 	m.Registry.MustRegister(m.notifications, m.outputs)
@@ -95,95 +82,36 @@ func NewServe(list []config.Check) *Metrics {
 // SetChecks makes the series match the configured checks: new checks get
 // their zero series, removed checks lose theirs (serve, after a reload).
 func (m *Metrics) SetChecks(list []config.Check) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	want := map[string]config.Check{}
-	for _, c := range list {
-		want[c.Name] = c
+	m.checks.set(list)
+	if m.skipped == nil {
+		return
 	}
-	for name, c := range m.checks {
-		if w, ok := want[name]; !ok || w.Type != c.Type {
-			m.deleteCheck(c)
+	keep := make(map[string]bool, len(list))
+	for _, c := range list {
+		keep[c.Name] = true
+		m.skipped.WithLabelValues(c.Name)
+	}
+	for _, name := range m.skippedNames {
+		if !keep[name] {
+			m.skipped.DeleteLabelValues(name)
 		}
 	}
+	m.skippedNames = m.skippedNames[:0]
 	for _, c := range list {
-		if _, ok := m.checks[c.Name]; ok && m.checks[c.Name].Type == c.Type {
-			continue
-		}
-		m.checks[c.Name] = c
-		for _, g := range []*prometheus.GaugeVec{m.up, m.httpStatus, m.duration, m.lastRun, m.lastOK, m.failuresInRow} {
-			g.WithLabelValues(c.Name, c.Type).Set(0)
-		}
-		for _, o := range checks.Outcomes {
-			m.outcome.WithLabelValues(c.Name, c.Type, string(o)).Set(0)
-		}
-		m.setFingerprint(c.Name, c.Type, c.Secret().Fingerprint())
-		if m.skipped != nil {
-			m.skipped.WithLabelValues(c.Name)
-		}
+		m.skippedNames = append(m.skippedNames, c.Name)
 	}
 }
 
-func (m *Metrics) deleteCheck(c config.Check) {
-	labels := prometheus.Labels{"check": c.Name}
-	for _, g := range []*prometheus.GaugeVec{m.up, m.httpStatus, m.duration, m.lastRun, m.lastOK, m.failuresInRow, m.outcome, m.tokenInfo, m.expiresIn} {
-		g.DeletePartialMatch(labels)
-	}
-	if m.skipped != nil {
-		m.skipped.DeletePartialMatch(labels)
-	}
-	delete(m.checks, c.Name)
-	delete(m.prints, c.Name)
-}
-
-// setFingerprint keeps exactly one token_info series per check.
-func (m *Metrics) setFingerprint(name, typ, fp string) {
-	if old, ok := m.prints[name]; ok && old != fp {
-		m.tokenInfo.DeleteLabelValues(name, typ, old)
-	}
-	m.prints[name] = fp
-	m.tokenInfo.WithLabelValues(name, typ, fp).Set(1)
-}
+// SetNotifiers makes each notifier's common message counts exist from the
+// first exposition, so a rate over them starts at 0, not at the first failure.
+func (m *Metrics) SetNotifiers(names []string) { m.notifications.declare(names) }
 
 // Name implements job.Output.
 func (m *Metrics) Name() string { return "metrics" }
 
 // Report implements job.Output: it records one pass.
 func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// Checks that did not run in this pass (--only, serve ticks) still show
-	// what the state remembers of them.
-	for name, tr := range rep.Tracks {
-		c, ok := m.checks[name]
-		if !ok {
-			continue
-		}
-		m.setOutcome(c, tr.Outcome)
-		m.failuresInRow.WithLabelValues(c.Name, c.Type).Set(float64(tr.FailuresInRow))
-		m.lastOK.WithLabelValues(c.Name, c.Type).Set(unix(tr.LastOK))
-		if !tr.LastRun.IsZero() {
-			m.lastRun.WithLabelValues(c.Name, c.Type).Set(unix(tr.LastRun))
-			m.httpStatus.WithLabelValues(c.Name, c.Type).Set(float64(tr.HTTPStatus))
-		}
-	}
-	for _, r := range rep.Results {
-		c, ok := m.checks[r.Check]
-		if !ok || r.Interrupted {
-			continue
-		}
-		m.setOutcome(c, r.Outcome)
-		m.httpStatus.WithLabelValues(c.Name, c.Type).Set(float64(r.HTTPStatus))
-		m.duration.WithLabelValues(c.Name, c.Type).Set(r.Duration.Seconds())
-		m.lastRun.WithLabelValues(c.Name, c.Type).Set(unix(r.Started))
-		if r.Outcome == checks.OK {
-			m.lastOK.WithLabelValues(c.Name, c.Type).Set(unix(r.Started))
-		}
-		if r.ExpiresIn != nil {
-			m.expiresIn.WithLabelValues(c.Name).Set(float64(*r.ExpiresIn))
-		}
-		m.setFingerprint(c.Name, c.Type, r.Fingerprint)
-	}
+	m.checks.report(rep)
 	m.notifications.set(rep.Totals)
 	m.outputs.set(rep.Outputs)
 	m.runLast.Set(unix(rep.Started))
@@ -221,24 +149,6 @@ func (g *optionalGauge) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (m *Metrics) setOutcome(c config.Check, o checks.Outcome) {
-	if o == "" {
-		return
-	}
-	for _, each := range checks.Outcomes {
-		v := 0.0
-		if each == o {
-			v = 1
-		}
-		m.outcome.WithLabelValues(c.Name, c.Type, string(each)).Set(v)
-	}
-	up := 0.0
-	if o == checks.OK {
-		up = 1
-	}
-	m.up.WithLabelValues(c.Name, c.Type).Set(up)
-}
-
 // Skipped counts a scheduled run skipped because the last one still runs
 // (metrics made by NewServe).
 func (m *Metrics) Skipped(check string) { m.skipped.WithLabelValues(check).Inc() }
@@ -271,17 +181,25 @@ type totals struct {
 }
 
 func newTotals() *totals {
-	t := &totals{desc: prometheus.NewDesc("tokenwatch_notifications_total",
+	return &totals{desc: prometheus.NewDesc("tokenwatch_notifications_total",
 		"Notifications by notifier, kind and result (sent, failed), cumulative since the state began.",
 		[]string{"notifier", "kind", "result"}, nil), v: map[[3]string]float64{}}
-	// Slack's common series exist from the first exposition, so a rate over
-	// them starts at 0 rather than at the first failure.
-	for _, kind := range []string{"alert", "reminder", "resolved"} {
-		for _, result := range []string{"sent", "failed"} {
-			t.v[[3]string{"slack", kind, result}] = 0
+}
+
+// declare makes each notifier's common series exist at 0 until counted.
+func (t *totals) declare(notifiers []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, n := range notifiers {
+		for _, kind := range []string{"alert", "reminder", "resolved"} {
+			for _, result := range []string{"sent", "failed"} {
+				key := [3]string{n, kind, result}
+				if _, ok := t.v[key]; !ok {
+					t.v[key] = 0
+				}
+			}
 		}
 	}
-	return t
 }
 
 // set takes the cumulative values of one pass. A series the state no

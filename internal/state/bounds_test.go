@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -96,5 +97,28 @@ func withDeadline(t *testing.T, read func() (*File, *Corruption, error)) (*File,
 	case <-time.After(10 * time.Second):
 		t.Fatal("reading the state blocked")
 		return nil, nil, nil
+	}
+}
+
+// tokenwatch never writes a state it could not read back: the last
+// readable file stays, and the save says why it failed.
+func TestSaveRefusesAFileLargerThanItReads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	s, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f := New()
+	if err := s.Save(f); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.Record(Identity{Name: "c", Type: "courier", Endpoint: "https://x"})
+	rec.Detail = strings.Repeat("x", maxFileSize)
+	if err := s.Save(f); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("Save of an oversized state: %v", err)
+	}
+	if _, c, err := Peek(path); err != nil || c != nil {
+		t.Fatalf("the last readable state was replaced: %v %v", c, err)
 	}
 }

@@ -343,6 +343,11 @@ func (s *Store) Save(f *File) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
+	if len(data) > maxFileSize {
+		// A file this tokenwatch could not read back would stop every later
+		// run: keep the last one that can be read.
+		return fmt.Errorf("state not saved: it would be %d bytes, more than the %d tokenwatch reads back", len(data), maxFileSize)
+	}
 	return writeAtomic(s.path, data)
 }
 
