@@ -239,7 +239,8 @@ func TestEndToEnd(t *testing.T) {
 	// Every dashboard query, its variables set to one installation,
 	// returns data from the live Prometheus.
 	run("dashboard", func(t *testing.T) {
-		_, w := serve(t, "dashboard", tokenwatchConfig{courier: fakeCourier(t, "ok"), partner: fakePartner(t, "expires")})
+		// A notifier is configured: the notification panel shows its counts.
+		_, w := serve(t, "dashboard", tokenwatchConfig{courier: fakeCourier(t, "ok"), partner: fakePartner(t, "expires"), slack: fakeStatus(t, "ok")})
 		seen(t, w)
 		vars := strings.NewReplacer("$job", w.in.job, "$instance", w.in.instance, "$check", ".*", "$__rate_interval", "1m")
 		for where, expr := range dashboardExprs(t) {
