@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -129,11 +129,40 @@ func writeJSON(w io.Writer, rep *job.Report) {
 		}
 		out.Notifications = append(out.Notifications, jn)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(out)
-	_, _ = w.Write(terminalSafeJSON(buf.Bytes()))
+	// Written element by element, as json.Encoder with a two-space indent
+	// would write the whole: at 10,000 checks, one buffer of the whole
+	// report (and its copies) was a large part of a run's peak memory.
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	bw.WriteString("{\n")
+	writeJSONArray(bw, "checks", out.Checks, true)
+	writeJSONArray(bw, "notifications", out.Notifications, len(out.Failures) > 0)
+	if len(out.Failures) > 0 {
+		writeJSONArray(bw, "failures", out.Failures, false)
+	}
+	bw.WriteString("}\n")
+}
+
+// writeJSONArray writes `  "key": [...]` indented as in writeJSON, each
+// element escaped for a terminal, and a comma after it when more follows.
+func writeJSONArray[T any](bw *bufio.Writer, key string, items []T, more bool) {
+	fmt.Fprintf(bw, "  %q: [", key)
+	for i, item := range items {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		data, _ := json.MarshalIndent(item, "    ", "  ")
+		bw.WriteString("\n    ")
+		bw.Write(terminalSafeJSON(data))
+	}
+	if len(items) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteByte(']')
+	if more {
+		bw.WriteByte(',')
+	}
+	bw.WriteByte('\n')
 }
 
 // terminalSafeJSON writes as \u escapes the characters encoding/json leaves

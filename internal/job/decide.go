@@ -12,18 +12,37 @@ import (
 // in every notifier's outbox, before anything is sent: a crash from here on
 // repeats at most the message in flight, never loses one. It reports false
 // when the pass must not decide (see open).
-func (j *Job) decide(rep *Report) bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	sess := j.open(rep)
-	if sess == nil {
+func (j *Job) decide(rep *Report, o opening) bool {
+	rep.Failures = append(rep.Failures, o.failures...)
+	if o.sess == nil {
 		return false
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	sess := o.sess
 	j.evaluate(sess.st, rep)
 	if sess.st.Waiting() > 0 {
 		sess.save() // what is to be sent is on disk before it is sent
 	}
 	return true
+}
+
+// opening is the state a pass decides from, or nil, and why.
+type opening struct {
+	sess     *session
+	failures []string
+}
+
+// openAsync takes the state (see open) in the background.
+func (j *Job) openAsync() <-chan opening {
+	ch := make(chan opening, 1)
+	go func() {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		var tmp Report
+		ch <- opening{sess: j.open(&tmp), failures: tmp.Failures}
+	}()
+	return ch
 }
 
 // evaluate runs the alert policy on every result and queues its decisions.

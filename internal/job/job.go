@@ -167,6 +167,12 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 			}
 		}
 	}
+	// The state is read (and its lock taken, waiting for another run if
+	// need be) while the checks run: neither needs the other.
+	var opened <-chan opening
+	if !opts.DryRun {
+		opened = j.openAsync()
+	}
 	rep.Results = checks.RunAllIn(ctx, j.selected(opts.Only), j.limit())
 	for _, r := range rep.Results {
 		// One line per check that is not ok: at 10,000 checks, a line for
@@ -195,7 +201,7 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 		rep.Duration = time.Since(wall)
 		return rep
 	}
-	if !j.decide(rep) {
+	if !j.decide(rep, <-opened) {
 		rep.Duration = time.Since(wall)
 		starting.Wait()
 		j.report(deliverCtx, rep)

@@ -115,7 +115,7 @@ func TestSaveRefusesAFileLargerThanItReads(t *testing.T) {
 	}
 	rec := f.Record(Identity{Name: "c", Type: "courier", Endpoint: "https://x"})
 	rec.Detail = strings.Repeat("x", maxFileSize)
-	if err := s.Save(f); err == nil || !strings.Contains(err.Error(), "more than") {
+	if err := s.Save(f); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("Save of an oversized state: %v", err)
 	}
 	if _, c, err := Peek(path); err != nil || c != nil {

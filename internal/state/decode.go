@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -79,11 +81,90 @@ func strict(data []byte, v any) string {
 
 // encode is the file's bytes as Save writes them.
 func encode(f *File) ([]byte, error) {
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return nil, err
+	var b bytes.Buffer
+	err := encodeTo(&b, f)
+	return b.Bytes(), err
+}
+
+// encodeTo writes the state as JSON with one line per record and per
+// waiting message (grep finds a check's line), in a stable order, without
+// building the whole document in memory: at 10,000 checks that buffer and
+// its indented copy were a large part of a run's peak memory.
+func encodeTo(w io.Writer, f *File) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "{\"version\":%d,\n\"checks\":{", f.Version)
+	for i, name := range slices.Sorted(maps.Keys(f.Checks)) {
+		if i > 0 {
+			ew.write(",")
+		}
+		ew.line(name, f.Checks[name])
 	}
-	return append(data, '\n'), nil
+	ew.write("\n}")
+	if len(f.Outboxes) > 0 {
+		ew.write(",\n\"outboxes\":{")
+		for i, notifier := range slices.Sorted(maps.Keys(f.Outboxes)) {
+			if i > 0 {
+				ew.write(",")
+			}
+			key, _ := json.Marshal(notifier)
+			ew.write("\n" + string(key) + ":[")
+			for k, p := range f.Outboxes[notifier] {
+				if k > 0 {
+					ew.write(",")
+				}
+				ew.line("", p)
+			}
+			ew.write("\n]")
+		}
+		ew.write("\n}")
+	}
+	rest, err := json.Marshal(struct {
+		LastSuccess time.Time               `json:"last_success,omitzero"`
+		Totals      []Total                 `json:"totals,omitempty"`
+		Outputs     map[string]OutputStatus `json:"outputs,omitempty"`
+	}{f.LastSuccess, f.Totals, f.Outputs})
+	if err != nil {
+		return err
+	}
+	if len(rest) > 2 { // more than {}
+		ew.write(",\n" + string(rest[1:len(rest)-1]))
+	}
+	ew.write("\n}\n")
+	return ew.err
+}
+
+// errWriter keeps the first write error, so encodeTo reads straight.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) write(s string) { _, _ = io.WriteString(e, s) }
+
+// line writes a newline, then "key":value (or value alone when key is "").
+func (e *errWriter) line(key string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		if e.err == nil {
+			e.err = err
+		}
+		return
+	}
+	e.write("\n")
+	if key != "" {
+		k, _ := json.Marshal(key)
+		e.write(string(k) + ":")
+	}
+	_, _ = e.Write(data)
 }
 
 // checkStructure scans the document once, byte by byte: it must be valid

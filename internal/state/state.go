@@ -9,8 +9,10 @@
 package state
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -263,7 +265,7 @@ func (s *Store) Load(now time.Time) (*File, *Corruption, error) {
 	}
 	if l.from != 0 {
 		backup := fmt.Sprintf("%s.v%d.bak", s.path, l.from)
-		if err := writeAtomic(backup, l.raw); err != nil {
+		if err := writeAtomic(backup, func(w io.Writer) error { _, err := w.Write(l.raw); return err }); err != nil {
 			s.unreadable = fmt.Errorf("keep the format-%d state as %s before migrating it: %w", l.from, backup, err)
 			return l.file, nil, s.unreadable
 		}
@@ -339,22 +341,40 @@ func (s *Store) Save(f *File) error {
 		return fmt.Errorf("state not saved: %w", s.unreadable)
 	}
 	f.Version = FormatVersion
-	data, err := encode(f)
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
-	}
-	if len(data) > maxFileSize {
+	return writeAtomic(s.path, func(w io.Writer) error {
 		// A file this tokenwatch could not read back would stop every later
-		// run: keep the last one that can be read.
-		return fmt.Errorf("state not saved: it would be %d bytes, more than the %d tokenwatch reads back", len(data), maxFileSize)
-	}
-	return writeAtomic(s.path, data)
+		// run: past the limit the write fails, and the last one stays.
+		lw := &limitedWriter{w: w, left: maxFileSize}
+		if err := encodeTo(lw, f); err != nil {
+			if lw.over {
+				return fmt.Errorf("state not saved: it would be larger than the %d bytes tokenwatch reads back", maxFileSize)
+			}
+			return fmt.Errorf("encode state: %w", err)
+		}
+		return nil
+	})
 }
 
-// writeAtomic writes a file with mode 0600: a temp file in the same
-// directory, fsync, rename, fsync of the directory. A crash leaves the old
-// file or the new one, never half of one.
-func writeAtomic(path string, data []byte) error {
+// limitedWriter fails a write past its limit.
+type limitedWriter struct {
+	w    io.Writer
+	left int
+	over bool
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if len(p) > l.left {
+		l.over = true
+		return 0, errors.New("too large")
+	}
+	l.left -= len(p)
+	return l.w.Write(p)
+}
+
+// writeAtomic writes a file with mode 0600 through write: a temp file in
+// the same directory, fsync, rename, fsync of the directory. A crash (or a
+// failed write) leaves the old file or the new one, never half of one.
+func writeAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".state-*.tmp")
 	if err != nil {
@@ -365,7 +385,12 @@ func writeAtomic(path string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("write state: %w", err)
 	}
-	if _, err := tmp.Write(data); err != nil {
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	if err := write(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write state: %w", err)
 	}
