@@ -83,10 +83,9 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 	}
 	p.commonKeys(&c, values, where, d)
 
-	f := &checkFields{p: p, check: n, where: where, values: values, asked: map[string]bool{}, read: map[string]string{}}
+	f := &checkFields{p: p, check: n, where: where, values: values, asked: map[string]bool{}}
 	if kind != nil {
 		c.Spec = kind.Decode(f)
-		c.ClientID = f.read["client_id"]
 	}
 	p.unreadKeys(entries, kind, f.asked, listed, where)
 	return c, nameNode

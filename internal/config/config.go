@@ -5,10 +5,8 @@
 package config
 
 import (
-	"cmp"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -83,23 +81,13 @@ type Check struct {
 
 	// Spec is the check's own settings, read by its kind (checks.Kinds).
 	Spec checks.Spec
-
-	// ClientID is the client_id the check's kind read, if any: kept only
-	// until decisions carry their remedy instead of the ClientID for the
-	// courier re-issue link.
-	ClientID string
-
-	// BaseURL, Host, Token and ClientSecret describe a check written by
-	// hand without a Spec (tests of state and metrics); the configuration
-	// never sets them. Set Spec instead: these go once no caller is left.
-	BaseURL, Host       string
-	Token, ClientSecret secret.Value
 }
 
 // Secret is the credential the check tests: its fingerprint names it.
+// A check without a Spec (built by hand, in a test) has none.
 func (c Check) Secret() secret.Value {
 	if c.Spec == nil {
-		return cmp.Or(c.Token, c.ClientSecret)
+		return secret.Value{}
 	}
 	return c.Spec.Credential()
 }
@@ -107,7 +95,7 @@ func (c Check) Secret() secret.Value {
 // Endpoint is the base URL the check talks to, as configured.
 func (c Check) Endpoint() string {
 	if c.Spec == nil {
-		return cmp.Or(c.BaseURL, c.Host)
+		return ""
 	}
 	return c.Spec.Endpoint()
 }
@@ -115,7 +103,7 @@ func (c Check) Endpoint() string {
 // Secrets is every secret of the check, for scrubbers.
 func (c Check) Secrets() []secret.Value {
 	if c.Spec == nil {
-		return slices.DeleteFunc([]secret.Value{c.Token, c.ClientSecret}, secret.Value.Empty)
+		return nil
 	}
 	return c.Spec.Secrets()
 }

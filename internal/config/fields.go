@@ -20,7 +20,6 @@ type checkFields struct {
 	where  string                // "check NAME", or "checks[i]" before a name is known
 	values map[string]*yaml.Node // the check's keys and their values
 	asked  map[string]bool       // the keys the kind read
-	read   map[string]string     // the scalars the kind read, for Check.ClientID
 }
 
 var _ checks.Fields = (*checkFields)(nil)
@@ -43,7 +42,6 @@ func (f *checkFields) String(key, def string) string {
 	if !ok {
 		return def
 	}
-	f.read[key] = s
 	return s
 }
 
@@ -58,7 +56,6 @@ func (f *checkFields) Required(key, hint string) string {
 	if ok && s == "" {
 		f.p.errorf(v, "%s: %s is empty", f.where, key)
 	}
-	f.read[key] = s
 	return s
 }
 

@@ -27,8 +27,8 @@ var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
 func testChecks() []config.Check {
 	return []config.Check{
-		{Name: "courier-main", Type: "courier", Token: secret.New("y0_metrics-token")},
-		{Name: "partner-acme", Type: "partner_oauth", ClientSecret: secret.New("metrics-client-secret")},
+		{Name: "courier-main", Type: "courier", Spec: checks.CourierSpec{Token: secret.New("y0_metrics-token")}},
+		{Name: "partner-acme", Type: "partner_oauth", Spec: checks.PartnerSpec{ClientSecret: secret.New("metrics-client-secret")}},
 	}
 }
 
