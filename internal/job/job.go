@@ -184,6 +184,9 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 		case r.Outcome == checks.OK:
 			level = slog.LevelDebug
 		}
+		if !j.Logger.Enabled(ctx, level) {
+			continue // nothing built for a line nobody reads
+		}
 		j.Logger.Log(ctx, level, "check done", "check", r.Check, "type", r.Type, "outcome", string(r.Outcome),
 			"http_status", r.HTTPStatus, "duration", r.Duration.Round(time.Millisecond).String(),
 			"fingerprint", r.Fingerprint, "detail", r.Detail)
