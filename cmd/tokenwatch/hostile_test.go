@@ -120,23 +120,7 @@ func slackTexts(t *testing.T, payload string) []string {
 		t.Fatalf("webhook payload is not JSON: %v: %q", err, payload)
 	}
 	texts := []string{msg.Text}
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				if s, ok := e.(string); ok && k == "text" {
-					texts = append(texts, s)
-				}
-				walk(e)
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		}
-	}
-	walk(msg.Blocks)
+	texts = append(texts, testkit.BlockTexts(msg.Blocks)...)
 	return texts
 }
 

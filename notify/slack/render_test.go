@@ -16,6 +16,8 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/notify"
 	"github.com/tokenwatch/tokenwatch/notify/internal/notifytest"
+
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -151,23 +153,7 @@ func renderedTexts(t *testing.T, c notify.Content) []string {
 		t.Fatal(err)
 	}
 	texts := []string{text}
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				if s, ok := e.(string); ok && k == "text" {
-					texts = append(texts, s)
-				}
-				walk(e)
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		}
-	}
-	walk(tree)
+	texts = append(texts, testkit.BlockTexts(tree)...)
 	return texts
 }
 
