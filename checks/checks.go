@@ -70,6 +70,8 @@ type Result struct {
 	Detail      string        // one line, secrets scrubbed
 	ExpiresIn   *int64        // partner_oauth: lifetime of the issued token
 	Remedy      Remedy        // what on-call does about this outcome, from the check's kind
+	Owner       string        // who answers for the check, as configured; "" for none
+	Team        string        // the team label the check is routed by, as configured; "" for none
 	Started     time.Time     //
 	Duration    time.Duration // wall time, re-checks included
 	// Interrupted is set when the run was cancelled (SIGINT, SIGTERM) before

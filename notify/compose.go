@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -44,14 +45,14 @@ func Compose(m Message, now time.Time) Content {
 		c.Tone = Recovered
 		c.Headline = fmt.Sprintf("Resolved: %s works again", d.Check)
 		c.Summary = Line{Prose("[RESOLVED] "), Quote(d.Check), Prose(fmt.Sprintf(" works again after %s %s", Duration(d.At.Sub(d.Since)), d.Previous))}
-		c.Facts = []Fact{
+		c.Facts = withOwner(d, []Fact{
 			{"Was", Line{Prose(string(d.Previous))}},
 			{"For", Line{Prose(Duration(d.At.Sub(d.Since)))}},
 			{"Since", Line{Prose(Timestamp(d.Since))}},
 			{"Recovered", Line{Prose(Timestamp(d.At))}},
 			{"Endpoint", Line{Value(d.Endpoint)}},
 			{"Fingerprint", Line{Quote(d.Fingerprint)}},
-		}
+		})
 		c.Sections = []Section{{Heading: "Now", Quote: Line{quoteOr(d.Detail)}}}
 	case alert.KindNotice:
 		c.Tone = Warning
@@ -77,14 +78,23 @@ func alertFacts(d alert.Decision) []Fact {
 	if d.HTTPStatus != 0 {
 		status = fmt.Sprint(d.HTTPStatus)
 	}
-	return []Fact{
+	return withOwner(d, []Fact{
 		{"Type", Line{Value(d.Type)}},
 		{"Endpoint", Line{Value(d.Endpoint)}},
 		{"HTTP status", Line{Prose(status)}},
 		{"Since", Line{Prose(fmt.Sprintf("%s (%s)", Timestamp(d.Since), Duration(d.At.Sub(d.Since))))}},
 		{"Failures in a row", Line{Prose(fmt.Sprint(d.FailuresInRow))}},
 		{"Fingerprint", Line{Quote(d.Fingerprint)}},
+	})
+}
+
+// withOwner puts the check's owner first among facts, when it has one:
+// the first thing on-call looks for is who to call.
+func withOwner(d alert.Decision, facts []Fact) []Fact {
+	if d.Owner == "" {
+		return facts
 	}
+	return append([]Fact{{"Owner", Line{Value(d.Owner)}}}, facts...)
 }
 
 // whatToDo is the runbook for one outcome of one kind of check: the kind's
@@ -198,9 +208,41 @@ func ComposeSummary(ms []Message) Content {
 		}
 		c.Items = append(c.Items, item)
 	}
+	if owners := ownersOf(ms); owners != nil {
+		c.Sections = append(c.Sections, Section{Heading: "Owners", Lines: owners})
+	}
 	if outages > credentials {
 		c.Sections = append(c.Sections, Section{Lines: []Line{{Prose("Most of these are outages. When many endpoints fail at once, suspect our own egress, DNS or proxy before the partners.")}}})
 	}
 	c.Footer = Line{Prose("tokenwatch · run "), {Text: "tokenwatch run --output text", Style: Code}, Prose(" for the full verdicts")}
 	return c
+}
+
+// ownersOf lists the owners of the checks a summary covers, one line each
+// in order of first mention, with their checks; nil when none has an owner.
+func ownersOf(ms []Message) []Line {
+	var order []string
+	checksOf := map[string][]string{}
+	for _, m := range ms {
+		o, check := m.Owner, m.Check
+		if o == "" || slices.Contains(checksOf[o], check) {
+			continue
+		}
+		if checksOf[o] == nil {
+			order = append(order, o)
+		}
+		checksOf[o] = append(checksOf[o], check)
+	}
+	var lines []Line
+	for _, o := range order {
+		line := Line{Value(o), Prose(": ")}
+		for i, check := range checksOf[o] {
+			if i > 0 {
+				line = append(line, Prose(", "))
+			}
+			line = append(line, Quote(check))
+		}
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -98,6 +98,10 @@ type Decision struct {
 	// Remedy is what on-call does about it, from the check's kind: the
 	// decision is complete as it leaves the policy.
 	Remedy checks.Remedy `json:"remedy,omitzero"`
+	// Owner and Team are the check's, as configured when the decision was
+	// made: every message names the owner, and Team is a routing label.
+	Owner string `json:"owner,omitempty"`
+	Team  string `json:"team,omitempty"`
 }
 
 // Threshold is how many failures in a row it takes to alert on outcome o.
@@ -132,7 +136,8 @@ func Evaluate(t Track, r checks.Result, s Settings, now time.Time) (Track, []Dec
 	decide := func(k Kind) Decision {
 		d := Decision{Kind: k, Check: r.Check, Type: r.Type, Endpoint: r.Endpoint, Outcome: r.Outcome,
 			HTTPStatus: r.HTTPStatus, Detail: r.Detail, Since: next.FailingSince, FailuresInRow: next.FailuresInRow,
-			Fingerprint: r.Fingerprint, RotatedFrom: next.RotatedFrom, At: now, Remedy: r.Remedy}
+			Fingerprint: r.Fingerprint, RotatedFrom: next.RotatedFrom, At: now, Remedy: r.Remedy,
+			Owner: r.Owner, Team: r.Team}
 		if next.Active != nil {
 			d.Checks = next.Active.Checks
 		}

@@ -131,3 +131,26 @@ func TestEvaluateDoesNotMutateItsInput(t *testing.T) {
 		t.Errorf("Evaluate changed the track it was given")
 	}
 }
+
+// Every decision carries the check's owner and team from its result: an
+// alert, a changed outcome, a reminder and a resolution alike, so that a
+// notifier routes and names the owner from the decision alone.
+func TestDecisionsCarryOwnerAndTeam(t *testing.T) {
+	s := DefaultSettings
+	tr := Track{}
+	var got []Decision
+	for i, o := range []checks.Outcome{inv, fbd, fbd, ok} {
+		r := checks.Result{Check: "c", Type: "courier", Outcome: o, Owner: "@acme-integration", Team: "partners"}
+		var ds []Decision
+		tr, ds = Evaluate(tr, r, s, t0.Add(time.Duration(i)*5*time.Hour))
+		got = append(got, ds...)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d decisions, want alert, alert, reminder, resolved", len(got))
+	}
+	for _, d := range got {
+		if d.Owner != "@acme-integration" || d.Team != "partners" {
+			t.Errorf("%s: owner %q team %q", d.Kind, d.Owner, d.Team)
+		}
+	}
+}

@@ -20,7 +20,7 @@ import (
 var checkName = regexp.MustCompile(`^[a-z0-9_-]{1,63}$`)
 
 // commonKeys are the keys every check has, whatever its kind.
-var commonKeys = []string{"name", "type", "schedule", "timeout", "alert", "ca_file", "insecure_skip_verify"}
+var commonKeys = []string{"name", "type", "schedule", "timeout", "alert", "ca_file", "insecure_skip_verify", "owner", "team", "slack"}
 
 func (p *parser) checks(n *yaml.Node, d checkDefaults) []Check {
 	n = resolve(n)
@@ -92,7 +92,7 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 }
 
 // commonKeys reads what every check may set: its schedule, timeout, alert
-// policy and TLS settings.
+// policy, TLS settings, owner, team and Slack destination.
 func (p *parser) commonKeys(c *Check, values map[string]*yaml.Node, where string, d checkDefaults) {
 	if v := values["schedule"]; v != nil {
 		p.schedule(v, &c.Schedule)
@@ -116,6 +116,15 @@ func (p *parser) commonKeys(c *Check, values map[string]*yaml.Node, where string
 		if c.InsecureSkipVerify {
 			p.warnf(v, "%s: insecure_skip_verify turns TLS certificate verification off: anyone on the path can read the secret", where)
 		}
+	}
+	if v := values["owner"]; v != nil {
+		c.Owner = p.owner(v, where)
+	}
+	if v := values["team"]; v != nil {
+		c.Team = p.team(v, where)
+	}
+	if v := values["slack"]; v != nil {
+		c.Slack = p.checkSlack(v, where, d.slack)
 	}
 }
 

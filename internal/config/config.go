@@ -79,6 +79,13 @@ type Check struct {
 	CAFile             string
 	InsecureSkipVerify bool
 
+	// Owner is who answers for the check, shown in every message about it;
+	// Team labels it for routing and dashboards. "" for none.
+	Owner, Team string
+	// Slack is where the check's Slack messages go; nil means the slack
+	// section's own destination.
+	Slack *CheckSlack
+
 	// Spec is the check's own settings, read by its kind (checks.Kinds).
 	Spec checks.Spec
 }

@@ -11,6 +11,9 @@ type checkDefaults struct {
 	schedule string
 	timeout  time.Duration
 	alert    alertOverride
+	// slack is the top-level slack section's mode: what a check's own
+	// slack key may say.
+	slack slackMode
 }
 
 // alertOverride holds the alert keys a section sets; nil means "inherit".

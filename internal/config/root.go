@@ -17,7 +17,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	var checksNode *yaml.Node
 	seen := p.fields(root, "configuration", map[string]func(*yaml.Node){
 		"concurrency": func(v *yaml.Node) { p.positive(v, "concurrency", &cfg.Concurrency) },
-		"slack":       func(v *yaml.Node) { cfg.Slack = p.slack(v) },
+		"slack":       func(v *yaml.Node) { cfg.Slack, defaults.slack = p.slack(v) },
 		"state":       func(v *yaml.Node) { p.state(v, &cfg.State) },
 		"metrics":     func(v *yaml.Node) { p.metrics(v, &cfg.Metrics) },
 		"heartbeat":   func(v *yaml.Node) { p.heartbeat(v, &cfg.Heartbeat) },

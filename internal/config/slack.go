@@ -6,7 +6,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func (p *parser) slack(n *yaml.Node) *Slack {
+// slack reads the top-level slack section, and says its mode as written
+// (a bot token whose variable is unset still means bot mode), for the
+// checks' own slack keys.
+func (p *parser) slack(n *yaml.Node) (*Slack, slackMode) {
 	s := &Slack{APIURL: DefaultSlackAPIURL, MaxMessagesPerRun: DefaultMaxMessagesPerRun}
 	var webhook, webhookFile, bot, botFile, apiURL *yaml.Node
 	p.fields(n, "slack", map[string]func(*yaml.Node){
@@ -44,5 +47,8 @@ func (p *parser) slack(n *yaml.Node) *Slack {
 			s.APIURL = raw
 		}
 	}
-	return s
+	if bot != nil || botFile != nil {
+		return s, botSlack
+	}
+	return s, webhookSlack
 }

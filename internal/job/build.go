@@ -54,13 +54,24 @@ func BuildNotifiers(cfg *config.Config, logger *slog.Logger, now func() time.Tim
 	var out []notify.Notifier
 	if s := cfg.Slack; s != nil {
 		out = append(out, slack.New(slack.Options{WebhookURL: s.WebhookURL, BotToken: s.BotToken, Channel: s.Channel,
-			APIURL: s.APIURL, MaxPerRun: s.MaxMessagesPerRun, Logger: logger, Now: now}))
+			Routes: slackRoutes(cfg.Checks), APIURL: s.APIURL, MaxPerRun: s.MaxMessagesPerRun, Logger: logger, Now: now}))
 	}
 	return out
 }
 
+// slackRoutes are the checks with a Slack destination of their own.
+func slackRoutes(list []config.Check) map[string]slack.Route {
+	routes := map[string]slack.Route{}
+	for _, c := range list {
+		if c.Slack != nil {
+			routes[c.Name] = slack.Route{Channel: c.Slack.Channel, WebhookURL: c.Slack.WebhookURL}
+		}
+	}
+	return routes
+}
+
 // Secrets lists every secret in the configuration, for scrubbers: each
-// check's, as its kind lists them, and tokenwatch's own.
+// check's, as its kind lists them, its own Slack webhook, and tokenwatch's own.
 func Secrets(cfg *config.Config) []string {
 	var out []string
 	add := func(v secret.Value) {
@@ -71,6 +82,10 @@ func Secrets(cfg *config.Config) []string {
 	for _, c := range cfg.Checks {
 		for _, v := range c.Secrets() {
 			add(v)
+		}
+		if c.Slack != nil {
+			add(c.Slack.WebhookURL)
+			out = append(out, urlSecrets(c.Slack.WebhookURL.Reveal())...)
 		}
 	}
 	if cfg.Slack != nil {

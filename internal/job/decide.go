@@ -3,7 +3,9 @@ package job
 import (
 	"fmt"
 
+	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/state"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
@@ -63,7 +65,7 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			continue // says nothing about the credential
 		}
 		var ds []alert.Decision
-		rec.Track, ds = alert.Evaluate(rec.Track, r, c.Alert, now)
+		rec.Track, ds = alert.Evaluate(rec.Track, owned(r, c), c.Alert, now)
 		rep.Tracks[r.Check] = rec.Track
 		for _, d := range ds {
 			j.enqueue(st, d) // after earlier runs' messages
@@ -78,6 +80,14 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			}
 		}
 	}
+}
+
+// owned is a result with its check's owner and team, as configured now:
+// the policy copies them into every decision, which a notifier routes and
+// words from alone.
+func owned(r checks.Result, c config.Check) checks.Result {
+	r.Owner, r.Team = c.Owner, c.Team
+	return r
 }
 
 // adopt fits a state just read to this configuration: records of checks

@@ -19,7 +19,7 @@ import (
 // all: at 10,000 checks, a registry of label-keyed gauges cost more CPU
 // and memory than the checks themselves.
 type checkSeries struct {
-	up, outcome, httpStatus, duration, lastRun, lastOK, failures, expiresIn, tokenInfo *prometheus.Desc
+	up, outcome, httpStatus, duration, lastRun, lastOK, failures, expiresIn, tokenInfo, info *prometheus.Desc
 
 	mu     sync.Mutex
 	byName map[string]*checkRecord
@@ -29,6 +29,7 @@ type checkSeries struct {
 // checkRecord is what the series of one check say.
 type checkRecord struct {
 	name, typ     string
+	team, owner   string         // as configured; "" for none
 	outcome       checks.Outcome // "" until known: all five outcome series read 0
 	httpStatus    int
 	duration      time.Duration
@@ -53,6 +54,7 @@ func newCheckSeries() *checkSeries {
 		failures:   desc("tokenwatch_check_failures_in_row", "Consecutive results that were not ok.", "check", "type"),
 		expiresIn:  desc("tokenwatch_partner_token_expires_in_seconds", "expires_in of the last token a partner issued.", "check"),
 		tokenInfo:  desc("tokenwatch_token_info", "1, labelled with the fingerprint (first 8 hex digits of SHA-256) of the secret under test.", "check", "type", "fingerprint"),
+		info:       desc("tokenwatch_check_info", "1 for every configured check, labelled with its team and owner (\"\" when unset): a join target for dashboards.", "check", "type", "team", "owner"),
 		byName:     map[string]*checkRecord{},
 	}
 }
@@ -69,6 +71,7 @@ func (s *checkSeries) set(list []config.Check) {
 		if !ok || rec.typ != c.Type {
 			rec = &checkRecord{name: c.Name, typ: c.Type, fingerprint: c.Secret().Fingerprint()}
 		}
+		rec.team, rec.owner = c.Team, c.Owner
 		byName[c.Name] = rec
 		order = append(order, rec)
 	}
@@ -113,7 +116,7 @@ func (rec *checkRecord) fromTrack(tr alert.Track) {
 
 // Describe implements prometheus.Collector.
 func (s *checkSeries) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{s.up, s.outcome, s.httpStatus, s.duration, s.lastRun, s.lastOK, s.failures, s.expiresIn, s.tokenInfo} {
+	for _, d := range []*prometheus.Desc{s.up, s.outcome, s.httpStatus, s.duration, s.lastRun, s.lastOK, s.failures, s.expiresIn, s.tokenInfo, s.info} {
 		ch <- d
 	}
 }
@@ -139,6 +142,7 @@ func (s *checkSeries) Collect(ch chan<- prometheus.Metric) {
 			gauge(s.expiresIn, float64(*rec.expiresIn), rec.name)
 		}
 		gauge(s.tokenInfo, 1, rec.name, rec.typ, rec.fingerprint)
+		gauge(s.info, 1, rec.name, rec.typ, rec.team, rec.owner)
 	}
 }
 

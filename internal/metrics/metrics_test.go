@@ -399,3 +399,27 @@ func withSlack(m *Metrics) *Metrics {
 	m.SetNotifiers([]string{"slack"})
 	return m
 }
+
+// tokenwatch_check_info is 1 for every configured check, from the first
+// gather on, with its team and owner ("" when unset), and follows an edited
+// configuration.
+func TestCheckInfoForEveryCheck(t *testing.T) {
+	list := testChecks()
+	list[1].Team, list[1].Owner = "partners", `@acme-integration "Ann"`
+	m := New(list)
+	want := `
+# HELP tokenwatch_check_info 1 for every configured check, labelled with its team and owner ("" when unset): a join target for dashboards.
+# TYPE tokenwatch_check_info gauge
+tokenwatch_check_info{check="courier-main",owner="",team="",type="courier"} 1
+tokenwatch_check_info{check="partner-acme",owner="@acme-integration \"Ann\"",team="partners",type="partner_oauth"} 1
+`
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "tokenwatch_check_info"); err != nil {
+		t.Error(err)
+	}
+	list[1].Owner = "@acme-oncall"
+	m.SetChecks(list)
+	want = strings.Replace(want, `owner="@acme-integration \"Ann\""`, `owner="@acme-oncall"`, 1)
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "tokenwatch_check_info"); err != nil {
+		t.Errorf("after an edit: %v", err)
+	}
+}

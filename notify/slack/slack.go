@@ -3,6 +3,7 @@ package slack
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +28,8 @@ type Notifier struct {
 	botToken secret.Value
 	api      *slackapi.Client // bot mode; nil with a webhook
 	channel  string
+	routes   map[string]Route
+	scrub    *secret.Scrubber
 	client   *http.Client
 	retry    Retry
 	logger   *slog.Logger
@@ -48,6 +51,10 @@ type Options struct {
 	BotToken   secret.Value
 	Channel    string
 	APIURL     string // bot mode: methods are posted to {APIURL}chat.postMessage
+	// Routes are the checks whose messages go elsewhere than the default
+	// destination (WebhookURL or Channel), by check name. A summary and
+	// a notice always go to the default destination.
+	Routes map[string]Route
 	// Client is the HTTP client; nil means version.Client with a 10s
 	// timeout, which follows no redirect.
 	Client *http.Client
@@ -61,6 +68,13 @@ type Options struct {
 	// MaxPerRun is slack.max_messages_per_run: past it, a run sends one
 	// summary. 0 means DefaultMaxPerRun.
 	MaxPerRun int
+}
+
+// Route is where one check's messages go: a channel (bot mode), or an
+// incoming webhook of its own (either mode). Exactly one is set.
+type Route struct {
+	Channel    string
+	WebhookURL secret.Value
 }
 
 // DefaultMaxPerRun is the messages Slack takes one by one in a run.
@@ -109,7 +123,8 @@ func New(o Options) *Notifier {
 	if o.MaxPerRun == 0 {
 		o.MaxPerRun = DefaultMaxPerRun
 	}
-	s := &Notifier{maxPerRun: o.MaxPerRun, webhook: o.WebhookURL, botToken: o.BotToken, channel: o.Channel, client: o.Client, retry: o.Retry, logger: o.Logger, now: o.Now, sleep: o.Sleep}
+	s := &Notifier{maxPerRun: o.MaxPerRun, webhook: o.WebhookURL, botToken: o.BotToken, channel: o.Channel, routes: o.Routes,
+		scrub: scrubberOf(o), client: o.Client, retry: o.Retry, logger: o.Logger, now: o.Now, sleep: o.Sleep}
 	if !o.BotToken.Empty() {
 		s.api = slackapi.New(o.BotToken.Reveal(), slackapi.OptionAPIURL(o.APIURL), slackapi.OptionHTTPClient(botClient{client: o.Client, now: o.Now}))
 	}
@@ -128,11 +143,18 @@ func (s *Notifier) MaxPerRun() int { return s.maxPerRun }
 // Send implements notify.Notifier.
 func (s *Notifier) Send(ctx context.Context, m notify.Message) (*notify.Thread, error) {
 	text, blocks := Render(notify.Compose(m, s.now()))
-	if s.api == nil {
-		return nil, s.postWebhook(ctx, text, blocks)
+	route := s.routes[m.Check]
+	switch {
+	case !route.WebhookURL.Empty():
+		return nil, s.postWebhook(ctx, route.WebhookURL, m.Check, text, blocks)
+	case s.api == nil:
+		return nil, s.postWebhook(ctx, s.webhook, "", text, blocks)
 	}
 	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...), slackapi.MsgOptionDisableLinkUnfurl()}
 	channel := s.channel
+	if route.Channel != "" {
+		channel = route.Channel
+	}
 	threaded := m.Thread != nil && !m.NewThread
 	if threaded {
 		channel = m.Thread.Channel
@@ -171,6 +193,9 @@ func (s *Notifier) markResolved(ctx context.Context, m notify.Message) {
 		Sections: []string{fmt.Sprintf("Was *%s* from %s until %s (%s). The history is in the thread.", d.Previous, notify.Timestamp(d.Since), notify.Timestamp(d.At), notify.Duration(d.At.Sub(d.Since)))},
 		Context:  []string{fmt.Sprintf("tokenwatch · check `%s` · %s", d.Check, d.Type)},
 	}
+	if d.Owner != "" {
+		c.Context[0] += " · owner " + escape(d.Owner)
+	}
 	err := s.do(ctx, func(ctx context.Context) error {
 		_, _, _, err := s.api.UpdateMessageContext(ctx, m.Thread.Channel, m.Thread.TS,
 			slackapi.MsgOptionText(c.Fallback, false), slackapi.MsgOptionBlocks(blocksOf(c)...))
@@ -185,7 +210,7 @@ func (s *Notifier) markResolved(ctx context.Context, m notify.Message) {
 func (s *Notifier) SendSummary(ctx context.Context, ms []notify.Message) error {
 	text, blocks := Render(notify.ComposeSummary(ms))
 	if s.api == nil {
-		return s.postWebhook(ctx, text, blocks)
+		return s.postWebhook(ctx, s.webhook, "", text, blocks)
 	}
 	return s.do(ctx, func(ctx context.Context) error {
 		_, _, err := s.api.PostMessageContext(ctx, s.channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
@@ -193,19 +218,29 @@ func (s *Notifier) SendSummary(ctx context.Context, ms []notify.Message) error {
 	})
 }
 
-func (s *Notifier) postWebhook(ctx context.Context, text string, blocks []slackapi.Block) error {
+// postWebhook posts a message to an incoming webhook. check names the
+// check whose own webhook it is, "" for the slack section's: a failure of
+// a check's webhook says so, since the advice names only the key.
+func (s *Notifier) postWebhook(ctx context.Context, hook secret.Value, check, text string, blocks []slackapi.Block) error {
 	payload, err := WebhookBody(text, blocks)
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, func(ctx context.Context) error { return s.webhookOnce(ctx, payload) })
+	return s.do(ctx, func(ctx context.Context) error {
+		err := s.webhookOnce(ctx, hook, payload)
+		var f *failure
+		if err == nil || check == "" || !errors.As(err, &f) {
+			return err
+		}
+		return &failure{class: f.class, reason: "the webhook of check " + check + " (its own slack.webhook_url): " + f.reason, wait: f.wait}
+	})
 }
 
 // webhookOnce posts payload to the webhook once. slack-go's webhook helper
 // is not used: it drops Slack's error string, which is the only thing that
 // tells a removed webhook from an outage.
-func (s *Notifier) webhookOnce(ctx context.Context, payload []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhook.Reveal(), bytes.NewReader(payload))
+func (s *Notifier) webhookOnce(ctx context.Context, hook secret.Value, payload []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.Reveal(), bytes.NewReader(payload))
 	if err != nil {
 		return &failure{class: notify.Permanent, reason: webhookSetting + " is not a valid URL"} // err quotes the URL
 	}
@@ -273,18 +308,34 @@ func stopped(ctx context.Context, last *failure, attempts int) error {
 	return &notify.DeliveryError{Notifier: name, Class: notify.Transient, Reason: reason, Attempts: attempts, Stopped: ctx.Err()}
 }
 
-// classify is the package's classify with the webhook URL and bot token
-// scrubbed, in case an error quotes them after all: a hostile answer may
-// echo the request's path, which holds the webhook's token.
+// classify is the package's classify with every webhook URL and the bot
+// token scrubbed, in case an error quotes them after all: a hostile answer
+// may echo the request's path, which holds the webhook's token.
 func (s *Notifier) classify(err error) *failure {
-	var scrub secret.Scrubber
-	scrub.Add(s.webhook.Reveal(), s.botToken.Reveal())
-	if u, perr := url.Parse(s.webhook.Reveal()); perr == nil {
-		scrub.Add(u.EscapedPath(), path.Base(u.Path))
-	}
 	f := *classify(err)
-	f.reason = scrub.Scrub(f.reason)
+	f.reason = s.scrub.Scrub(f.reason)
 	return &f
+}
+
+// scrubberOf scrubs the notifier's secrets: the bot token, and every
+// webhook URL with its path and last segment (a webhook's token).
+func scrubberOf(o Options) *secret.Scrubber {
+	scrub := &secret.Scrubber{}
+	scrub.Add(o.BotToken.Reveal())
+	hooks := []secret.Value{o.WebhookURL}
+	for _, r := range o.Routes {
+		hooks = append(hooks, r.WebhookURL)
+	}
+	for _, h := range hooks {
+		if h.Empty() {
+			continue
+		}
+		scrub.Add(h.Reveal())
+		if u, err := url.Parse(h.Reveal()); err == nil {
+			scrub.Add(u.EscapedPath(), path.Base(u.Path))
+		}
+	}
+	return scrub
 }
 
 // sleep waits d, or until ctx is done.

@@ -40,6 +40,13 @@ const HostileError = "<!channel> <https://evil.example/login|click here> *bold* 
 // the partner's words with strconv.Quote).
 const HostileDetail = `credentials rejected (HTTP 400): partner says "invalid_client: ` + HostileError + `"`
 
+// Owner is the owner of the golden checks that have one.
+const Owner = "@acme-integration"
+
+// HostileOwner is an owner whose configured text holds mrkdwn marks and
+// what would be a mention and a link if it were not escaped.
+const HostileOwner = "<!channel> *Ann* & <https://evil.example|Bob>"
+
 // TerminalHostile is server text that, printed raw, clears a terminal,
 // retitles its window, sends a C1 CSI and reverses what follows.
 const TerminalHostile = "\x1b[2J\x1b]0;pwned\x07 \u009b31m \u202egnp.exe \u2028 \x7f \xff"
@@ -70,6 +77,16 @@ func Messages() map[string][]notify.Message {
 		d.Check = "partner-" + string(rune('a'+i))
 		hostileStorm = append(hostileStorm, notify.Message{Decision: d, Late: i == 1})
 	}
+	owned := func(d alert.Decision) alert.Decision {
+		d.Owner, d.Team = Owner, "partners"
+		return d
+	}
+	var ownedStorm []notify.Message
+	for i, o := range []string{Owner, "", HostileOwner, Owner} {
+		d := Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "invalid_client"`)
+		d.Check, d.Owner = "partner-"+string(rune('a'+i)), o
+		ownedStorm = append(ownedStorm, notify.Message{Decision: d})
+	}
 	notice := alert.Decision{Kind: alert.KindNotice, Check: "tokenwatch", At: At,
 		Detail: "The state file /var/lib/tokenwatch/state.json could not be read (" + HostileError + "); it was moved aside."}
 	return map[string][]notify.Message{
@@ -88,6 +105,10 @@ func Messages() map[string][]notify.Message {
 		"reminder":                     {{Decision: Decision(alert.KindReminder, checks.TypeCourier, checks.Invalid, 401, "token rejected (HTTP 401) twice, 1s apart")}},
 		"resolved":                     {{Decision: resolved}},
 		"summary":                      storm,
+		"alert-owned":                  {{Decision: owned(Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "invalid_client"`))}},
+		"reminder-owned":               {{Decision: owned(Decision(alert.KindReminder, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "invalid_client"`))}},
+		"resolved-owned":               {{Decision: owned(resolved)}},
+		"summary-owners":               ownedStorm,
 	}
 }
 
