@@ -30,6 +30,7 @@ Usage:
   tokenwatch run      [--config F] [--only a,b] [--dry-run] [--output text|json] [--strict]
   tokenwatch serve    [--config F] [--listen ADDR]
   tokenwatch validate [--config F]
+  tokenwatch doctor   [--config F] [--output text|json]
   tokenwatch demo
   tokenwatch version
 
@@ -70,6 +71,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return cmdValidate(rest, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, stdout, stderr)
+	case "doctor":
+		return cmdDoctor(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		return cmdVersion(stdout)
 	case "help", "-h", "--help":

@@ -193,6 +193,27 @@ const (
 	messageAdvice  = "Slack refused the message's content; this is a tokenwatch bug, please report it with this error"
 )
 
+// Code is text when it looks like one of Slack's error strings
+// (no_service, invalid_auth), else "": what other packages quote of an
+// answer that may not come from Slack at all.
+func Code(text string) string { return slackCode(text) }
+
+// WebhookAdvice says what a person must do about an incoming webhook's
+// permanent error code, or "" when the code is not one.
+func WebhookAdvice(code string) string { return webhookAdvice[code] }
+
+// APIAdvice says what a person must do about a Web API permanent error
+// code, or "" when the code is not one.
+func APIAdvice(code string) string { return apiAdvice[code] }
+
+// BadToken reports whether a Web API error code means the bot token itself
+// no longer works.
+func BadToken(code string) bool { return apiAdvice[code] == botTokenAdvice }
+
+// Transient reports whether a Slack error code is Slack's own failure,
+// worth another attempt.
+func Transient(code string) bool { return transientCodes[code] }
+
 // slackCode is text when it looks like one of Slack's error strings
 // (no_service, invalid_auth), else "".
 func slackCode(text string) string {
