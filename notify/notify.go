@@ -9,6 +9,7 @@ package notify
 
 import (
 	"context"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 )
@@ -54,4 +55,22 @@ func MaxPerRun(n Notifier) int {
 		return l.MaxPerRun()
 	}
 	return 0
+}
+
+// Syncer is a Notifier that also wants, on every pass, every alert that is
+// active now (Alertmanager: an alert it does not hear again lapses). Sync
+// gets the whole set each time; the messages of the outbox (alerts,
+// reminders, resolutions) still come through Send.
+type Syncer interface {
+	Sync(ctx context.Context, active []Active) error
+}
+
+// Active is an alert on-call was told about and that is not over, as the
+// state knows it now.
+type Active struct {
+	alert.Decision
+	// ValidFor is how long the alert stands without being sent again: a
+	// receiver that expires alerts ends it this long after now, unless the
+	// next pass sends it first.
+	ValidFor time.Duration
 }

@@ -2,9 +2,11 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
+	"github.com/tokenwatch/tokenwatch/internal/state"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
@@ -54,6 +56,7 @@ func (j *Job) deliver(ctx context.Context, rep *Report, n notify.Notifier) {
 	if limit := notify.MaxPerRun(n); limit > 0 && len(messages) > limit {
 		err := n.SendSummary(ctx, messages)
 		j.mu.Lock()
+		j.recordDelivery(st, name, err)
 		for _, m := range messages {
 			note := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}
 			if err != nil {
@@ -84,6 +87,7 @@ func (j *Job) deliver(ctx context.Context, rep *Report, n notify.Notifier) {
 		note := Notification{Message: m, Notifier: name}
 		thread, err := n.Send(ctx, m)
 		j.mu.Lock()
+		j.recordDelivery(st, name, err)
 		st.Count(name, string(m.Kind), err == nil)
 		if err == nil {
 			// A thread the notifier did not fully name cannot be followed:
@@ -110,4 +114,21 @@ func (j *Job) deliver(ctx context.Context, rep *Report, n notify.Notifier) {
 		note.Delivered = true
 		rep.Notifications = append(rep.Notifications, note)
 	}
+}
+
+// recordDelivery notes how a notifier's delivery went, for
+// tokenwatch_notifier_up and tokenwatch_notifier_errors_total: a failure
+// counts under its class (permanent, rate_limited, transient); a delivery
+// cut short by a stop (SIGTERM) says nothing about the notifier. The
+// caller holds j.mu.
+func (j *Job) recordDelivery(st *state.File, notifier string, err error) {
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return
+	}
+	reason := notify.Transient
+	var de *notify.DeliveryError
+	if errors.As(err, &de) && de.Class != "" {
+		reason = de.Class
+	}
+	st.RecordDelivery(notifier, j.now(), string(reason), err == nil)
 }

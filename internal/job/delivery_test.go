@@ -325,3 +325,44 @@ func TestInterruptedRunIsNotASuccess(t *testing.T) {
 		t.Fatalf("failures %v: an interrupted run must exit 3", rep.Failures)
 	}
 }
+
+// A notifier's health is kept with the state: down after a failed
+// delivery, with the failure counted under its class, up after a good one;
+// the counts only grow from run to run.
+func TestNotifierHealthAcrossRuns(t *testing.T) {
+	api := newCourierAPI(t)
+	fake := testkit.NewSlack(t)
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	clk := testkit.NewClock()
+	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+fake.WebhookURL("/services/T/B/x")+"}"), nil, clk)
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now})}
+
+	count := func(rep *Report, reason string) float64 {
+		for _, e := range rep.NotifierErrors {
+			if e.Notifier == "slack" && e.Reason == reason {
+				return e.Value
+			}
+		}
+		return 0
+	}
+	fake.Refuse(http.StatusNotFound, func(string) string { return "no_service" })
+	rep := j.Run(context.Background(), Options{})
+	if up, known := rep.Notifiers["slack"]; !known || up || count(rep, "permanent") != 1 {
+		t.Fatalf("after a removed webhook: up %v (known %v), permanent errors %v; want down and 1", up, known, count(rep, "permanent"))
+	}
+	clk.Advance(time.Minute)
+	rep = j.Run(context.Background(), Options{})
+	if count(rep, "permanent") != 2 {
+		t.Fatalf("permanent errors %v after two runs, want 2: the count is kept across runs", count(rep, "permanent"))
+	}
+	fake.Accept()
+	clk.Advance(time.Minute)
+	rep = j.Run(context.Background(), Options{})
+	if up := rep.Notifiers["slack"]; !up || count(rep, "permanent") != 2 || !rep.Delivered() {
+		t.Fatalf("after Slack came back: up %v, permanent %v, failures %v", up, count(rep, "permanent"), rep.Failures)
+	}
+	clk.Advance(time.Minute)
+	if rep = j.Run(context.Background(), Options{}); !rep.Notifiers["slack"] {
+		t.Fatal("a run with nothing to send must still report the last known health")
+	}
+}

@@ -105,6 +105,11 @@ type Report struct {
 	// "state"), when it last succeeded and last failed, as the state knew
 	// it when this pass began (this pass's own outcome for "state").
 	Outputs map[string]OutputStatus
+	// Notifiers is how each notifier's last delivery went (this pass's, or
+	// as the state remembers it), and NotifierErrors their failed
+	// deliveries by reason, cumulative like Totals.
+	Notifiers      map[string]bool
+	NotifierErrors []NotifierError
 	// Pending is how many messages wait for the next run; -1 when unknown
 	// (the state could not be read).
 	Pending int
@@ -117,6 +122,10 @@ type Total struct {
 	Result   string // "sent" or "failed"
 	Value    float64
 }
+
+// NotifierError is one cumulative count of a notifier's failed
+// deliveries for one reason (permanent, rate_limited, transient).
+type NotifierError = state.ErrorTotal
 
 // OutputStatus is when an output last succeeded and last failed; zero
 // times mean never (as far as the state remembers).
@@ -235,8 +244,14 @@ func interrupted(results []checks.Result) int {
 func (j *Job) report(ctx context.Context, rep *Report) map[string]error {
 	j.mu.Lock()
 	if j.sess != nil {
-		rep.Pending = j.sess.st.Waiting()
-		rep.Totals = totals(j.sess.st)
+		st := j.sess.st
+		rep.Pending = st.Waiting()
+		rep.Totals = totals(st)
+		rep.Notifiers = make(map[string]bool, len(st.Notifiers))
+		for name, h := range st.Notifiers {
+			rep.Notifiers[name] = h.Up
+		}
+		rep.NotifierErrors = append([]NotifierError(nil), st.Errors...)
 	}
 	j.mu.Unlock()
 	results := map[string]error{}

@@ -22,6 +22,7 @@ type Metrics struct {
 
 	checks                  *checkSeries
 	notifications           *totals
+	notifiers               *notifierHealth
 	outputs                 *outputs
 	runLast, runDuration    prometheus.Gauge
 	runLastSuccess, pending *optionalGauge
@@ -49,8 +50,9 @@ func New(list []config.Check) *Metrics {
 	}
 	m.Registry.MustRegister(m.checks)
 	m.notifications = newTotals()
+	m.notifiers = newNotifierHealth()
 	m.outputs = newOutputs()
-	m.Registry.MustRegister(m.notifications, m.outputs)
+	m.Registry.MustRegister(m.notifications, m.notifiers, m.outputs)
 	m.runLast = single("tokenwatch_run_last_timestamp_seconds", "When the last pass started (Unix time).")
 	m.runDuration = single("tokenwatch_run_duration_seconds", "Duration of the last pass.")
 	m.runLastSuccess = &optionalGauge{desc: prometheus.NewDesc("tokenwatch_run_last_success_timestamp_seconds",
@@ -104,7 +106,10 @@ func (m *Metrics) SetChecks(list []config.Check) {
 
 // SetNotifiers makes each notifier's common message counts exist from the
 // first exposition, so a rate over them starts at 0, not at the first failure.
-func (m *Metrics) SetNotifiers(names []string) { m.notifications.declare(names) }
+func (m *Metrics) SetNotifiers(names []string) {
+	m.notifications.declare(names)
+	m.notifiers.declare(names)
+}
 
 // Name implements job.Output.
 func (m *Metrics) Name() string { return "metrics" }
@@ -113,6 +118,7 @@ func (m *Metrics) Name() string { return "metrics" }
 func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
 	m.checks.report(rep)
 	m.notifications.set(rep.Totals)
+	m.notifiers.set(rep.Notifiers, rep.NotifierErrors)
 	m.outputs.set(rep.Outputs)
 	m.runLast.Set(unix(rep.Started))
 	m.runDuration.Set(rep.Duration.Seconds())

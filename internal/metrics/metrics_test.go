@@ -372,6 +372,9 @@ func sample(t *testing.T, m *Metrics, name string, values ...string) float64 {
 					continue next
 				}
 			}
+			if c := metric.GetCounter(); c != nil {
+				return c.GetValue()
+			}
 			return metric.GetGauge().GetValue()
 		}
 	}
@@ -421,5 +424,29 @@ tokenwatch_check_info{check="partner-acme",owner="@acme-integration \"Ann\"",tea
 	want = strings.Replace(want, `owner="@acme-integration \"Ann\""`, `owner="@acme-oncall"`, 1)
 	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "tokenwatch_check_info"); err != nil {
 		t.Errorf("after an edit: %v", err)
+	}
+}
+
+// A broken notifier is visible: up 0 after a failed delivery, its errors
+// counted by reason, every reason present at 0 from the start.
+func TestNotifierHealthIsExported(t *testing.T) {
+	m := withSlack(New(testChecks()))
+	if n := count(t, m, "tokenwatch_notifier_up"); n != 0 {
+		t.Errorf("%d notifier_up series before any delivery was tried, want none", n)
+	}
+	if v := sample(t, m, "tokenwatch_notifier_errors_total", "slack", "transient"); v != 0 {
+		t.Errorf("transient errors %v before any, want a series at 0", v)
+	}
+	rep := testReport()
+	rep.Notifiers = map[string]bool{"slack": false}
+	rep.NotifierErrors = []job.NotifierError{{Notifier: "slack", Reason: "permanent", Value: 3}}
+	if err := m.Report(context.Background(), rep); err != nil {
+		t.Fatal(err)
+	}
+	if v := sample(t, m, "tokenwatch_notifier_up", "slack"); v != 0 {
+		t.Errorf("notifier_up %v after a failed delivery, want 0", v)
+	}
+	if v := sample(t, m, "tokenwatch_notifier_errors_total", "slack", "permanent"); v != 3 {
+		t.Errorf("permanent errors %v, want 3", v)
 	}
 }

@@ -119,10 +119,12 @@ func encodeTo(w io.Writer, f *File) error {
 		ew.write("\n}")
 	}
 	rest, err := json.Marshal(struct {
-		LastSuccess time.Time               `json:"last_success,omitzero"`
-		Totals      []Total                 `json:"totals,omitempty"`
-		Outputs     map[string]OutputStatus `json:"outputs,omitempty"`
-	}{f.LastSuccess, f.Totals, f.Outputs})
+		LastSuccess time.Time                 `json:"last_success,omitzero"`
+		Totals      []Total                   `json:"totals,omitempty"`
+		Outputs     map[string]OutputStatus   `json:"outputs,omitempty"`
+		Notifiers   map[string]NotifierHealth `json:"notifiers,omitempty"`
+		Errors      []ErrorTotal              `json:"errors,omitempty"`
+	}{f.LastSuccess, f.Totals, f.Outputs, f.Notifiers, f.Errors})
 	if err != nil {
 		return err
 	}
@@ -430,6 +432,21 @@ func (f *File) validate() string {
 	}
 	if _, empty := f.Outputs[""]; empty {
 		return "outputs: an output with an empty name"
+	}
+	if _, empty := f.Notifiers[""]; empty {
+		return "notifiers: a notifier with an empty name"
+	}
+	seen := map[[2]string]bool{}
+	for i, e := range f.Errors {
+		switch {
+		case e.Notifier == "" || e.Reason == "":
+			return fmt.Sprintf("errors[%d]: notifier or reason missing", i)
+		case e.Value < 0:
+			return fmt.Sprintf("errors[%d].value: negative (%v)", i, e.Value)
+		case seen[[2]string{e.Notifier, e.Reason}]:
+			return fmt.Sprintf("errors[%d]: %s %s counted twice", i, e.Notifier, e.Reason)
+		}
+		seen[[2]string{e.Notifier, e.Reason}] = true
 	}
 	return totalsProblem(f.Totals)
 }

@@ -65,3 +65,37 @@ func (f *File) OutputStatuses() map[string]OutputStatus {
 	}
 	return out
 }
+
+// NotifierHealth is how a notifier's last delivery went: a one-shot run
+// that has nothing to send still exports what the last attempt said.
+type NotifierHealth struct {
+	Up bool      `json:"up"`
+	At time.Time `json:"at"`
+}
+
+// ErrorTotal is one cumulative count of a notifier's failed deliveries by
+// reason (permanent, rate_limited, transient).
+type ErrorTotal struct {
+	Notifier string  `json:"notifier"`
+	Reason   string  `json:"reason"`
+	Value    float64 `json:"value"`
+}
+
+// RecordDelivery notes a notifier's attempt: up after a good one; down
+// after a failed one, counted under its reason.
+func (f *File) RecordDelivery(notifier string, at time.Time, reason string, ok bool) {
+	if f.Notifiers == nil {
+		f.Notifiers = map[string]NotifierHealth{}
+	}
+	f.Notifiers[notifier] = NotifierHealth{Up: ok, At: at}
+	if ok {
+		return
+	}
+	for i := range f.Errors {
+		if e := &f.Errors[i]; e.Notifier == notifier && e.Reason == reason {
+			e.Value++
+			return
+		}
+	}
+	f.Errors = append(f.Errors, ErrorTotal{Notifier: notifier, Reason: reason, Value: 1})
+}

@@ -48,6 +48,10 @@ type File struct {
 	Totals []Total `json:"totals,omitempty"`
 	// Outputs is each output's last success and failure (see RecordOutput).
 	Outputs map[string]OutputStatus `json:"outputs,omitempty"`
+	// Notifiers is how each notifier's last delivery went, and Errors
+	// their failed deliveries by reason, cumulative (see RecordDelivery).
+	Notifiers map[string]NotifierHealth `json:"notifiers,omitempty"`
+	Errors    []ErrorTotal              `json:"errors,omitempty"`
 }
 
 // Record is what is kept for one check. It belongs to the check by name,
