@@ -22,11 +22,13 @@ type Config struct {
 	Concurrency int
 	// Slack is nil when no slack section is configured: tokenwatch then
 	// checks, keeps state and exports metrics, but sends nothing.
-	Slack     *Slack
-	State     State
-	Metrics   Metrics
-	Heartbeat Heartbeat
-	Checks    []Check
+	Slack *Slack
+	// Alertmanager is nil when no alertmanager section is configured.
+	Alertmanager *Alertmanager
+	State        State
+	Metrics      Metrics
+	Heartbeat    Heartbeat
+	Checks       []Check
 }
 
 // Slack says how to reach on-call: an incoming webhook, or a bot token and channel.

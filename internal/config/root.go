@@ -16,13 +16,14 @@ func (p *parser) config(root *yaml.Node) *Config {
 	defaults := checkDefaults{schedule: DefaultSchedule, timeout: DefaultTimeout}
 	var checksNode *yaml.Node
 	seen := p.fields(root, "configuration", map[string]func(*yaml.Node){
-		"concurrency": func(v *yaml.Node) { p.positive(v, "concurrency", &cfg.Concurrency) },
-		"slack":       func(v *yaml.Node) { cfg.Slack, defaults.slack = p.slack(v) },
-		"state":       func(v *yaml.Node) { p.state(v, &cfg.State) },
-		"metrics":     func(v *yaml.Node) { p.metrics(v, &cfg.Metrics) },
-		"heartbeat":   func(v *yaml.Node) { p.heartbeat(v, &cfg.Heartbeat) },
-		"defaults":    func(v *yaml.Node) { p.defaults(v, &defaults) },
-		"checks":      func(v *yaml.Node) { checksNode = v },
+		"concurrency":  func(v *yaml.Node) { p.positive(v, "concurrency", &cfg.Concurrency) },
+		"slack":        func(v *yaml.Node) { cfg.Slack, defaults.slack = p.slack(v) },
+		"alertmanager": func(v *yaml.Node) { cfg.Alertmanager = p.alertmanager(v) },
+		"state":        func(v *yaml.Node) { p.state(v, &cfg.State) },
+		"metrics":      func(v *yaml.Node) { p.metrics(v, &cfg.Metrics) },
+		"heartbeat":    func(v *yaml.Node) { p.heartbeat(v, &cfg.Heartbeat) },
+		"defaults":     func(v *yaml.Node) { p.defaults(v, &defaults) },
+		"checks":       func(v *yaml.Node) { checksNode = v },
 	})
 	// Checks come last so that defaults written after them still apply.
 	switch {

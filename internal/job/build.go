@@ -16,6 +16,7 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 	"github.com/tokenwatch/tokenwatch/internal/version"
 	"github.com/tokenwatch/tokenwatch/notify"
+	"github.com/tokenwatch/tokenwatch/notify/alertmanager"
 	"github.com/tokenwatch/tokenwatch/notify/slack"
 )
 
@@ -55,6 +56,9 @@ func BuildNotifiers(cfg *config.Config, logger *slog.Logger, now func() time.Tim
 	if s := cfg.Slack; s != nil {
 		out = append(out, slack.New(slack.Options{WebhookURL: s.WebhookURL, BotToken: s.BotToken, Channel: s.Channel,
 			Routes: slackRoutes(cfg.Checks), APIURL: s.APIURL, MaxPerRun: s.MaxMessagesPerRun, Logger: logger, Now: now}))
+	}
+	if a := cfg.Alertmanager; a != nil {
+		out = append(out, alertmanager.New(alertmanager.Options{URLs: a.URLs, Labels: a.Labels, ResendWindow: a.ResendWindow, Now: now}))
 	}
 	return out
 }

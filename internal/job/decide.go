@@ -14,10 +14,10 @@ import (
 // in every notifier's outbox, before anything is sent: a crash from here on
 // repeats at most the message in flight, never loses one. It reports false
 // when the pass must not decide (see open).
-func (j *Job) decide(rep *Report, o opening) bool {
+func (j *Job) decide(rep *Report, o opening) *session {
 	rep.Failures = append(rep.Failures, o.failures...)
 	if o.sess == nil {
-		return false
+		return nil
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -26,7 +26,7 @@ func (j *Job) decide(rep *Report, o opening) bool {
 	if sess.st.Waiting() > 0 {
 		sess.save() // what is to be sent is on disk before it is sent
 	}
-	return true
+	return sess
 }
 
 // opening is the state a pass decides from, or nil, and why.
@@ -39,8 +39,6 @@ type opening struct {
 func (j *Job) openAsync() <-chan opening {
 	ch := make(chan opening, 1)
 	go func() {
-		j.mu.Lock()
-		defer j.mu.Unlock()
 		var tmp Report
 		ch <- opening{sess: j.open(&tmp), failures: tmp.Failures}
 	}()

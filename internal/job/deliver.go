@@ -16,7 +16,7 @@ import (
 // notifier: other passes go on checking and deciding meanwhile. After the
 // first failure the rest is not tried: the notifier is down, and order
 // matters more than a few seconds.
-func (j *Job) deliver(ctx context.Context, rep *Report, n notify.Notifier) {
+func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.Notifier) {
 	name := n.Name()
 	lock, _ := j.delivering.LoadOrStore(name, &sync.Mutex{})
 	lock.(*sync.Mutex).Lock()
@@ -25,11 +25,6 @@ func (j *Job) deliver(ctx context.Context, rep *Report, n notify.Notifier) {
 	// Only this goroutine takes messages off the head of this outbox (it
 	// holds the notifier's lock); other passes only append to its tail.
 	j.mu.Lock()
-	sess := j.sess
-	if sess == nil {
-		j.mu.Unlock()
-		return
-	}
 	st := sess.st
 	queue := st.Outbox(name)
 	messages := make([]notify.Message, len(queue))

@@ -42,6 +42,8 @@ type Job struct {
 	// record, never across a network call.
 	mu   sync.Mutex
 	sess *session
+	// openMu serializes opening the state file (see open).
+	openMu sync.Mutex
 	// delivering serializes each notifier's deliveries (its outbox is sent
 	// in order), without blocking the checks or the decisions.
 	delivering sync.Map // notifier name -> *sync.Mutex
@@ -213,19 +215,21 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 		rep.Duration = time.Since(wall)
 		return rep
 	}
-	if !j.decide(rep, <-opened) {
+	sess := j.decide(rep, <-opened)
+	if sess == nil {
 		rep.Duration = time.Since(wall)
 		starting.Wait()
-		j.report(deliverCtx, rep)
+		j.report(deliverCtx, rep, nil)
 		return rep
 	}
 	for _, n := range j.Notifiers {
-		j.deliver(deliverCtx, rep, n)
+		j.deliver(deliverCtx, rep, sess, n)
 	}
+	j.sync(deliverCtx, rep, sess)
 	rep.Duration = time.Since(wall)
 	starting.Wait()
-	outputs := j.report(deliverCtx, rep)
-	j.finish(rep, outputs)
+	outputs := j.report(deliverCtx, rep, sess)
+	j.finish(rep, outputs, sess)
 	return rep
 }
 
@@ -241,10 +245,10 @@ func interrupted(results []checks.Result) int {
 }
 
 // report hands the pass to every output, and returns how each did.
-func (j *Job) report(ctx context.Context, rep *Report) map[string]error {
+func (j *Job) report(ctx context.Context, rep *Report, sess *session) map[string]error {
 	j.mu.Lock()
-	if j.sess != nil {
-		st := j.sess.st
+	if sess != nil {
+		st := sess.st
 		rep.Pending = st.Waiting()
 		rep.Totals = totals(st)
 		rep.Notifiers = make(map[string]bool, len(st.Notifiers))

@@ -40,14 +40,33 @@ func (s *session) closeStore() error {
 	return err
 }
 
-// open returns the state to decide from: the one kept in memory (Keep), or
-// the file, locked. It returns nil when the pass must not decide at all
-// (another run holds the lock; the file is of a newer format), with the
-// reason in rep. The caller holds j.mu.
+// open returns the state a pass decides from: the one kept in memory
+// (Keep), or the file, locked. It returns nil when the pass must not decide
+// at all (another run holds the lock; the file is of a newer format), with
+// the reason in rep. Opens are serialized by openMu, not j.mu: waiting for
+// another run's lock blocks no other pass's decisions or deliveries. Only
+// a state that can be saved is kept for later passes; one that cannot
+// belongs to this pass alone, and the next pass tries the file again.
 func (j *Job) open(rep *Report) *session {
-	if j.sess != nil {
-		return j.sess
+	j.openMu.Lock()
+	defer j.openMu.Unlock()
+	j.mu.Lock()
+	kept := j.sess
+	j.mu.Unlock()
+	if kept != nil {
+		return kept
 	}
+	sess := j.openFile(rep)
+	if sess != nil && j.Keep && sess.store != nil {
+		j.mu.Lock()
+		j.sess = sess
+		j.mu.Unlock()
+	}
+	return sess
+}
+
+// openFile locks and reads the state file (see open).
+func (j *Job) openFile(rep *Report) *session {
 	now := j.now()
 	path := j.Config.State.Path
 	wait := j.StateWait
@@ -93,7 +112,6 @@ func (j *Job) open(rep *Report) *session {
 		}
 	}
 	j.adopt(sess.st, corrupt)
-	j.sess = sess
 	return sess
 }
 
@@ -121,13 +139,9 @@ func (j *Job) dryRun(rep *Report) {
 
 // finish records how the outputs did and whether the pass was a success,
 // saves, and releases the state unless it is kept.
-func (j *Job) finish(rep *Report, outputs map[string]error) {
+func (j *Job) finish(rep *Report, outputs map[string]error, s *session) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	s := j.sess
-	if s == nil {
-		return
-	}
 	if s.store != nil {
 		for name, err := range outputs {
 			if name == metricsOutput {
@@ -135,21 +149,27 @@ func (j *Job) finish(rep *Report, outputs map[string]error) {
 			}
 			s.st.RecordOutput(name, rep.Started, err)
 		}
-		// The final save's own failure cannot be recorded in the file it
-		// failed to write: the next pass finds the last success unchanged.
+		before := s.saveErr
+		prev := s.st.LastSuccess
 		s.st.RecordOutput(state.OutputState, rep.Started, s.saveErr)
 		if s.saveErr == nil && rep.Delivered() {
 			s.st.LastSuccess = rep.Started
 		}
 		s.save()
+		if before == nil && s.saveErr != nil {
+			// The save that would have recorded this pass's success failed:
+			// a state kept in memory must not hold it either, or the next
+			// save would write a success that never was.
+			s.st.LastSuccess = prev
+			s.st.RecordOutput(state.OutputState, rep.Started, s.saveErr)
+		}
 	}
 	if s.saveErr != nil {
 		rep.Failures = append(rep.Failures, "state: "+s.saveErr.Error()+": what was sent may be sent again by the next run")
 		s.saveErr = nil // reported; a kept state tries again next pass
 	}
-	if !j.Keep || s.store == nil {
-		s.closeStore()
-		j.sess = nil
+	if j.sess != s {
+		s.closeStore() // this pass's own: released with it
 	}
 }
 

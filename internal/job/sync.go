@@ -1,0 +1,127 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/notify"
+)
+
+// syncIntervals is how many schedule intervals an alert synced by serve
+// stands: two ticks may be missed (a slow pass, a restart) before it lapses.
+const syncIntervals = 3
+
+// sync sends every active alert to each notifier that wants them on every
+// pass (notify.Syncer: Alertmanager forgets an alert it does not hear
+// again). It holds the notifier's delivery lock from reading the alerts to
+// the end of the call, so that a resolution decided meanwhile by another
+// pass is delivered after this pass's sync, never overtaken by it (which
+// would make the resolved alert fire again). A failure is the notifier's,
+// counted like a failed delivery; nothing is kept: the next pass sends
+// every alert that is still active.
+func (j *Job) sync(ctx context.Context, rep *Report, sess *session) {
+	for _, n := range j.Notifiers {
+		s, ok := n.(notify.Syncer)
+		if !ok {
+			continue
+		}
+		name := n.Name()
+		lock, _ := j.delivering.LoadOrStore(name, &sync.Mutex{})
+		lock.(*sync.Mutex).Lock()
+		j.mu.Lock()
+		active := j.active(sess.st, rep.Results)
+		j.mu.Unlock()
+		if len(active) == 0 {
+			lock.(*sync.Mutex).Unlock()
+			continue
+		}
+		err := s.Sync(ctx, active)
+		j.mu.Lock()
+		j.recordDelivery(sess.st, name, err)
+		j.mu.Unlock()
+		lock.(*sync.Mutex).Unlock()
+		if err != nil {
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %d active alerts not re-sent (the next pass sends them again): %v", name, len(active), err))
+			j.Logger.Error("active alerts not re-sent; the next pass sends them again", "notifier", name, "alerts", len(active), "error", err.Error())
+		}
+	}
+}
+
+// active is every alert on-call was told about and that is not over, in
+// the order of the configuration, as the state knows it now, with its
+// check's owner, team and runbook as configured. The caller holds j.mu.
+func (j *Job) active(st *state.File, results []checks.Result) []notify.Active {
+	now := j.now()
+	ran := make(map[string]checks.Result, len(results))
+	for _, r := range results {
+		ran[r.Check] = r
+	}
+	var out []notify.Active
+	for _, c := range j.Config.Checks {
+		rec := st.Checks[c.Name]
+		if rec == nil || rec.Active == nil {
+			continue
+		}
+		out = append(out, notify.Active{Decision: activeDecision(c, rec.Track, ran[c.Name], now), ValidFor: j.validFor(c, now)})
+	}
+	return out
+}
+
+// activeDecision is what an alert says now: its outcome and start, the
+// latest detail and secret. The runbook is this pass's result's when the
+// check ran (it knows the kind's details, an OAuth client's re-issue
+// link), else the kind's for the endpoint.
+func activeDecision(c config.Check, t alert.Track, r checks.Result, now time.Time) alert.Decision {
+	a := t.Active
+	d := alert.Decision{Kind: alert.KindAlert, Check: c.Name, Type: c.Type, Endpoint: c.Endpoint(), Outcome: a.Outcome,
+		HTTPStatus: t.HTTPStatus, Detail: t.Detail, Since: a.Since, FailuresInRow: t.FailuresInRow, Checks: a.Checks,
+		Fingerprint: t.Fingerprint, At: now, Owner: c.Owner, Team: c.Team}
+	if r.Check == c.Name && r.Outcome == a.Outcome && !r.Remedy.Empty() {
+		d.Remedy = r.Remedy
+	} else {
+		d.Remedy = checks.Kinds.Remedy(c.Type, a.Outcome, checks.Site{Endpoint: c.Endpoint()})
+	}
+	return d
+}
+
+// validFor is how long a synced alert stands. In run, 0: the notifier's
+// own window (alertmanager.resend_window), since tokenwatch does not know
+// when the timer runs it next. In serve, until the third scheduled pass
+// from now: two may be missed before the alert lapses, and a schedule
+// whose intervals differ (weekdays only) is measured where it is now.
+func (j *Job) validFor(c config.Check, now time.Time) time.Duration {
+	if !j.Keep {
+		return 0
+	}
+	sched, err := parseSchedule(c.Schedule)
+	if err != nil {
+		return 0 // validated with the configuration; the notifier's window is a safe fallback
+	}
+	next := now.UTC()
+	for range syncIntervals {
+		next = sched.Next(next)
+	}
+	if next.IsZero() {
+		return 0 // a schedule that never fires again
+	}
+	return next.Sub(now)
+}
+
+// parseSchedule parses a robfig/cron spec as serve does, turning the
+// parser's panics on odd specs into errors.
+func parseSchedule(spec string) (s cron.Schedule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("schedule %q: %v", spec, r)
+		}
+	}()
+	return cron.ParseStandard(spec)
+}
