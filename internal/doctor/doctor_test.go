@@ -514,6 +514,7 @@ func TestPlan(t *testing.T) {
 state: {path: %s/state.json}
 metrics: {textfile: %s/tokenwatch.prom, pushgateway: {url: "http://127.0.0.1:9091"}}
 heartbeat: {url: "https://hc-ping.example/uuid-secret"}
+alertmanager: {urls: ["http://127.0.0.1:9093", "http://127.0.0.1:9094"]}
 checks:
   - {name: a, type: courier, base_url: "https://api.example", token: abcdefgh}
   - {name: b, type: courier, base_url: "https://api.example", token: abcdefgi}
@@ -532,9 +533,33 @@ checks:
 	for _, p := range Plan(cfg, Options{}) {
 		names = append(names, p.Name)
 	}
-	want := []string{"slack webhook", "slack webhook of d", "pushgateway", "heartbeat", "state", "textfile",
+	want := []string{"slack webhook", "slack webhook of d", "alertmanager http://127.0.0.1:9093", "alertmanager http://127.0.0.1:9094", "pushgateway", "heartbeat", "state", "textfile",
 		"endpoint https://api.example", "endpoint https://partner.example:8443", "endpoint https://partner.example:8443 (insecure_skip_verify)"}
 	if strings.Join(names, "|") != strings.Join(want, "|") {
 		t.Errorf("probes %q, want %q", names, want)
+	}
+}
+
+// An Alertmanager replica is asked only whether it is ready: no alert is
+// posted, and a redirect names the key to fix.
+func TestAlertmanager(t *testing.T) {
+	var posted atomic.Int64
+	ready := testkit.Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/-/ready" {
+			posted.Add(1)
+		}
+		fmt.Fprint(w, "OK")
+	})
+	moved := testkit.Server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://127.0.0.1:1/", http.StatusFound)
+	})
+	if r, detail := Alertmanager(context.Background(), version.Client(Timeout), ready.URL); r != OK {
+		t.Errorf("ready Alertmanager: %s %s", r, detail)
+	}
+	if r, detail := Alertmanager(context.Background(), version.Client(Timeout), moved.URL); r != Fail || !strings.Contains(detail, "alertmanager.urls") {
+		t.Errorf("redirecting Alertmanager: %s %s", r, detail)
+	}
+	if n := posted.Load(); n != 0 {
+		t.Errorf("%d requests other than GET /-/ready", n)
 	}
 }

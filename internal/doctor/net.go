@@ -19,9 +19,21 @@ import (
 // Pushgateway asks the gateway whether it is ready (GET /-/ready), which
 // pushes nothing.
 func Pushgateway(ctx context.Context, client *http.Client, gatewayURL string) (Result, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(gatewayURL, "/")+"/-/ready", nil)
+	return ready(ctx, client, gatewayURL, "metrics.pushgateway.url")
+}
+
+// Alertmanager tests one Alertmanager replica: GET /-/ready, which sends
+// no alert.
+func Alertmanager(ctx context.Context, client *http.Client, base string) (Result, string) {
+	return ready(ctx, client, base, "alertmanager.urls")
+}
+
+// ready asks a Prometheus-style server whether it is ready; setting names
+// the configuration key to check when it is not.
+func ready(ctx context.Context, client *http.Client, base, setting string) (Result, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/-/ready", nil)
 	if err != nil {
-		return Fail, "metrics.pushgateway.url is not a URL Go can request"
+		return Fail, setting + " is not a URL Go can request"
 	}
 	status, _, err := exchange(client, req)
 	switch {
@@ -30,7 +42,7 @@ func Pushgateway(ctx context.Context, client *http.Client, gatewayURL string) (R
 	case status == http.StatusOK:
 		return OK, "ready (GET /-/ready: 200)"
 	case status >= 300 && status < 400:
-		return Fail, fmt.Sprintf("answered a redirect (HTTP %d), and redirects are not followed: check metrics.pushgateway.url", status)
+		return Fail, fmt.Sprintf("answered a redirect (HTTP %d), and redirects are not followed: check %s", status, setting)
 	}
 	return Fail, fmt.Sprintf("not ready: GET /-/ready answered HTTP %d", status)
 }

@@ -54,6 +54,13 @@ func Plan(cfg *config.Config, o Options) []Probe {
 			return Webhook(ctx, o.Client, hook.Reveal())
 		}})
 	}
+	if am := cfg.Alertmanager; am != nil {
+		for _, u := range am.URLs {
+			probes = append(probes, Probe{"alertmanager " + u, func(ctx context.Context) (Result, string) {
+				return Alertmanager(ctx, o.Client, u)
+			}})
+		}
+	}
 	if gw := cfg.Metrics.Pushgateway.URL; gw != "" {
 		probes = append(probes, Probe{"pushgateway", func(ctx context.Context) (Result, string) {
 			return Pushgateway(ctx, o.Client, gw)
