@@ -37,6 +37,12 @@ const (
 	// KindNotice: something about tokenwatch itself (its state was reset).
 	// Never produced by Evaluate.
 	KindNotice Kind = "notice"
+	// KindFlapping: a check's outcome keeps changing; alerts and
+	// resolutions for it wait until it settles.
+	KindFlapping Kind = "flapping"
+	// KindEgress: every endpoint is unreachable at once: our own network,
+	// DNS or proxy is suspect, not each partner.
+	KindEgress Kind = "egress"
 )
 
 // Track is what is remembered about one check between runs.
