@@ -27,6 +27,19 @@ func ClassifyError(err error, timeout time.Duration) Verdict {
 	return Verdict{Outcome: Unavailable, Detail: oneLine(describeError(err, timeout), maxDetail)}
 }
 
+// NetworkFailure reports whether r is an outage with no HTTP answer at
+// all: DNS, connect, TLS or a timeout (what ClassifyError describes). An
+// endpoint that answered, even 429 or 5xx, is reachable: it is not one. A
+// result that was interrupted is no verdict on the network either. When
+// every endpoint fails like this at once, our own network is the suspect.
+// It is read from the result rather than carried by it because every
+// outage without an HTTP status comes from ClassifyError: a check that
+// could not build its request says bad_response, and one cancelled before
+// an answer is interrupted.
+func (r Result) NetworkFailure() bool {
+	return r.Outcome == Unavailable && r.HTTPStatus == 0 && !r.Interrupted
+}
+
 func describeError(err error, timeout time.Duration) string {
 	var dnsErr *net.DNSError
 	var certErr *tls.CertificateVerificationError

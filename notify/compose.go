@@ -41,7 +41,13 @@ func Compose(m Message, now time.Time) Content {
 		c.Summary = Line{Prose("[REMINDER] "), Quote(d.Check), Prose(fmt.Sprintf(" still %s for %s, %d checks", d.Outcome, Duration(d.At.Sub(d.Since)), d.Checks))}
 		c.Facts = alertFacts(d)
 		c.Sections = []Section{{Heading: "Still happening", Quote: Line{quoteOr(d.Detail)}}, {Heading: "What to do", Lines: whatToDo(d)}}
+	case alert.KindEgress:
+		c = composeEgress(d)
 	case alert.KindResolved:
+		if AboutEgress(d) {
+			c = composeEgress(d)
+			break
+		}
 		c.Tone = Recovered
 		c.Headline = fmt.Sprintf("Resolved: %s works again", d.Check)
 		c.Summary = Line{Prose("[RESOLVED] "), Quote(d.Check), Prose(fmt.Sprintf(" works again after %s %s", Duration(d.At.Sub(d.Since)), d.Previous))}
@@ -54,6 +60,8 @@ func Compose(m Message, now time.Time) Content {
 			{"Fingerprint", Line{Quote(d.Fingerprint)}},
 		})
 		c.Sections = []Section{{Heading: "Now", Quote: Line{quoteOr(d.Detail)}}}
+	case alert.KindFlapping:
+		c = composeFlapping(d)
 	case alert.KindNotice:
 		c.Tone = Warning
 		c.Headline = "tokenwatch: its state was reset"

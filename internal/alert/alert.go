@@ -2,9 +2,28 @@
 // whether on-call must hear about it: a new alert, a reminder, a resolution,
 // or nothing. Evaluate is a pure function of (track, result, settings, now);
 // sending and saving happen elsewhere.
+//
+// Flapping: a check whose outcome changed FlapChanges times within
+// FlapWindow (a first result is not a change) is flapping. The result that
+// makes it so sends one flapping message instead of whatever the rules below
+// would say; then nothing (no alert, reminder or resolution) is sent for the
+// check until its outcome has held for FlapWindow. The counts go on
+// meanwhile (failures and oks in a row, since when), and the alert on-call
+// was told about, if any, stays open. At the first result that finds the
+// outcome held for FlapWindow, flapping ends with one message:
+//   - failing, as many in a row as its threshold: an alert (a new incident
+//     when none was open, else the open one's outcome moves to it), and the
+//     reminder clock restarts;
+//   - ok, with an alert open and resolve_after oks in a row: a resolution
+//     (nothing is sent when send_resolved is off, as always).
+//
+// Otherwise (ok with no alert open; failing below its threshold; fewer oks
+// than resolve_after) it ends quietly, and the rules resume from the next
+// result as they would from any track with those counts.
 package alert
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -19,10 +38,13 @@ type Settings struct {
 	ResolveAfter  int           // oks in a row before an alert is resolved
 	RepeatEvery   time.Duration // remind this often while failing; 0: never
 	SendResolved  bool
+	FlapChanges   int           // outcome changes within FlapWindow that make a check flap; 0: never
+	FlapWindow    time.Duration // how recent a change must be to count, and how long an outcome must hold to end flapping
 }
 
 // DefaultSettings apply where the configuration says nothing.
-var DefaultSettings = Settings{AfterFailures: 1, AfterOutages: 3, ResolveAfter: 1, RepeatEvery: 4 * time.Hour, SendResolved: true}
+var DefaultSettings = Settings{AfterFailures: 1, AfterOutages: 3, ResolveAfter: 1, RepeatEvery: 4 * time.Hour, SendResolved: true,
+	FlapChanges: 4, FlapWindow: time.Hour}
 
 // Kind is what a message is.
 type Kind string
@@ -64,7 +86,23 @@ type Track struct {
 	RotatedFrom string `json:"rotated_from,omitempty"`
 	// Active is the alert on-call was told about and not yet told is over.
 	Active *Active `json:"active,omitempty"`
+	// Changes are the outcome changes of the last FlapWindow, oldest
+	// first, at most FlapChanges of them.
+	Changes []Change `json:"changes,omitempty"`
+	// FlappingSince is when the check started flapping; zero when it is not.
+	FlappingSince time.Time `json:"flapping_since,omitzero"`
 }
+
+// Change is one change of a check's outcome.
+type Change struct {
+	From checks.Outcome `json:"from"`
+	To   checks.Outcome `json:"to"`
+	At   time.Time      `json:"at"`
+}
+
+// Flapping says whether the check is flapping: its messages wait until it
+// settles.
+func (t Track) Flapping() bool { return !t.FlappingSince.IsZero() }
 
 // Active is an alert that has fired and not been resolved.
 type Active struct {
@@ -108,6 +146,13 @@ type Decision struct {
 	// made: every message names the owner, and Team is a routing label.
 	Owner string `json:"owner,omitempty"`
 	Team  string `json:"team,omitempty"`
+	// Outcomes, Changes and FlapWindow are a flapping message's: the
+	// outcomes the check moved between (in the order it first took them),
+	// how many changes, within what window. Its Since is the first of those
+	// changes, its Previous the outcome before the latest.
+	Outcomes   []checks.Outcome `json:"outcomes,omitempty"`
+	Changes    int              `json:"changes,omitempty"`
+	FlapWindow time.Duration    `json:"flap_window,omitempty"`
 }
 
 // Threshold is how many failures in a row it takes to alert on outcome o.
@@ -138,29 +183,114 @@ func Evaluate(t Track, r checks.Result, s Settings, now time.Time) (Track, []Dec
 	if next.Active != nil {
 		next.Active.Checks++
 	}
+	next.Changes = recentChanges(t, r.Outcome, s, now)
+	count(&next, r.Outcome, now)
 
-	decide := func(k Kind) Decision {
-		d := Decision{Kind: k, Check: r.Check, Type: r.Type, Endpoint: r.Endpoint, Outcome: r.Outcome,
-			HTTPStatus: r.HTTPStatus, Detail: r.Detail, Since: next.FailingSince, FailuresInRow: next.FailuresInRow,
-			Fingerprint: r.Fingerprint, RotatedFrom: next.RotatedFrom, At: now, Remedy: r.Remedy,
-			Owner: r.Owner, Team: r.Team}
-		if next.Active != nil {
-			d.Checks = next.Active.Checks
-		}
-		next.RotatedFrom = "" // said in this message
-		return d
+	switch {
+	case s.FlapChanges == 0:
+		// Turned off: a check that was flapping is not any more.
+		next.FlappingSince = time.Time{}
+	case !next.Flapping() && len(next.Changes) >= s.FlapChanges:
+		next.FlappingSince = now
+		return next, []Decision{flapping(&next, t.Outcome, r, s, now)}
+	case next.Flapping() && now.Sub(next.OutcomeSince) < s.FlapWindow:
+		return next, nil
+	case next.Flapping():
+		return settle(next, r, s, now)
 	}
+	return rules(next, r, s, now)
+}
 
-	if r.Outcome == checks.OK {
+// recentChanges are t's changes still within the flap window, with the
+// change r's outcome makes (a first result makes none), at most
+// FlapChanges of them: the flapping rule needs no more.
+func recentChanges(t Track, o checks.Outcome, s Settings, now time.Time) []Change {
+	if s.FlapChanges == 0 {
+		return nil
+	}
+	var kept []Change // never t's array: Evaluate does not mutate t
+	for _, c := range t.Changes {
+		if now.Sub(c.At) < s.FlapWindow {
+			kept = append(kept, c)
+		}
+	}
+	if t.Outcome != "" && o != t.Outcome {
+		kept = append(kept, Change{From: t.Outcome, To: o, At: now})
+	}
+	if len(kept) > s.FlapChanges {
+		kept = kept[len(kept)-s.FlapChanges:]
+	}
+	return kept
+}
+
+// count moves the streak counters forward by one result.
+func count(next *Track, o checks.Outcome, now time.Time) {
+	if o == checks.OK {
 		next.OKsInRow++
 		next.FailuresInRow = 0
 		next.LastOK = now
+		return
+	}
+	next.OKsInRow = 0
+	next.FailuresInRow++
+	if next.FailuresInRow == 1 || next.FailingSince.IsZero() {
+		next.FailingSince = now
+	}
+}
+
+// decision is a message of kind k about r, as next stands; the rotation
+// it mentions is not mentioned again.
+func decision(k Kind, next *Track, r checks.Result, now time.Time) Decision {
+	d := Decision{Kind: k, Check: r.Check, Type: r.Type, Endpoint: r.Endpoint, Outcome: r.Outcome,
+		HTTPStatus: r.HTTPStatus, Detail: r.Detail, Since: next.FailingSince, FailuresInRow: next.FailuresInRow,
+		Fingerprint: r.Fingerprint, RotatedFrom: next.RotatedFrom, At: now, Remedy: r.Remedy,
+		Owner: r.Owner, Team: r.Team}
+	if next.Active != nil {
+		d.Checks = next.Active.Checks
+	}
+	next.RotatedFrom = "" // said in this message
+	return d
+}
+
+// flapping is the message that a check started flapping: since its first
+// change in the window, between which outcomes.
+func flapping(next *Track, previous checks.Outcome, r checks.Result, s Settings, now time.Time) Decision {
+	d := decision(KindFlapping, next, r, now)
+	d.Previous, d.Since = previous, next.Changes[0].At
+	d.Changes, d.FlapWindow = len(next.Changes), s.FlapWindow
+	d.Outcomes = []checks.Outcome{next.Changes[0].From}
+	for _, c := range next.Changes {
+		if !slices.Contains(d.Outcomes, c.To) {
+			d.Outcomes = append(d.Outcomes, c.To)
+		}
+	}
+	return d
+}
+
+// settle ends flapping: the outcome held for the flap window. Where it
+// settled is said as the rules say it, except that a check settling on the
+// outcome of the alert already open is alerted again (the rules would say
+// nothing, or a reminder): on-call last heard it was flapping.
+func settle(next Track, r checks.Result, s Settings, now time.Time) (Track, []Decision) {
+	next.FlappingSince = time.Time{}
+	a := next.Active
+	if a == nil || a.Outcome != r.Outcome || next.FailuresInRow < Threshold(r.Outcome, s) {
+		return rules(next, r, s, now)
+	}
+	a.LastNotified = now
+	return next, []Decision{decision(KindAlert, &next, r, now)}
+}
+
+// rules are what on-call is told of a check that is not flapping, its
+// counters already moved by r.
+func rules(next Track, r checks.Result, s Settings, now time.Time) (Track, []Decision) {
+	if r.Outcome == checks.OK {
 		if next.Active == nil || next.OKsInRow < s.ResolveAfter {
 			return next, nil
 		}
 		var out []Decision
 		if s.SendResolved {
-			d := decide(KindResolved)
+			d := decision(KindResolved, &next, r, now)
 			d.Previous, d.Since = next.Active.Outcome, next.Active.Since
 			out = append(out, d)
 		}
@@ -168,29 +298,23 @@ func Evaluate(t Track, r checks.Result, s Settings, now time.Time) (Track, []Dec
 		next.FailingSince = time.Time{}
 		return next, out
 	}
-
-	next.OKsInRow = 0
-	next.FailuresInRow++
-	if next.FailuresInRow == 1 || next.FailingSince.IsZero() {
-		next.FailingSince = now
-	}
 	reached := next.FailuresInRow >= Threshold(r.Outcome, s)
 	switch {
 	case next.Active == nil && reached:
 		next.Active = &Active{Outcome: r.Outcome, Since: next.FailingSince, FiredAt: now, LastNotified: now, Checks: 1}
-		d := decide(KindAlert)
+		d := decision(KindAlert, &next, r, now)
 		d.NewThread = true
 		return next, []Decision{d}
 	case next.Active == nil:
 		return next, nil
 	case next.Active.Outcome != r.Outcome && reached:
-		d := decide(KindAlert)
+		d := decision(KindAlert, &next, r, now)
 		d.Previous = next.Active.Outcome
 		next.Active.Outcome, next.Active.LastNotified = r.Outcome, now
 		return next, []Decision{d}
 	case next.Active.Outcome == r.Outcome && s.RepeatEvery > 0 && now.Sub(next.Active.LastNotified) >= s.RepeatEvery:
 		next.Active.LastNotified = now
-		return next, []Decision{decide(KindReminder)}
+		return next, []Decision{decision(KindReminder, &next, r, now)}
 	}
 	return next, nil
 }

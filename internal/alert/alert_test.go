@@ -1,6 +1,8 @@
 package alert
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +154,160 @@ func TestDecisionsCarryOwnerAndTeam(t *testing.T) {
 		if d.Owner != "@acme-integration" || d.Team != "partners" {
 			t.Errorf("%s: owner %q team %q", d.Kind, d.Owner, d.Team)
 		}
+	}
+}
+
+// held is the same outcome every 5 minutes from minute from to minute to,
+// both included, with no message expected.
+func held(o checks.Outcome, from, to int) []step {
+	var out []step
+	for at := from; at <= to; at += 5 {
+		out = append(out, step{o, at, ""})
+	}
+	return out
+}
+
+// steps joins runs of steps.
+func steps(runs ...[]step) []step {
+	var out []step
+	for _, r := range runs {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// The flapping rule with an injected clock (5-minute runs unless said):
+// 4 changes within 1h by default, then quiet until an outcome holds 1h.
+func TestFlapping(t *testing.T) {
+	def := DefaultSettings
+	off := def
+	off.FlapChanges = 0
+	one := def
+	one.FlapChanges = 1
+	patient := def
+	patient.AfterOutages = 20
+	resolve2 := def
+	resolve2.ResolveAfter = 2
+
+	tests := []struct {
+		name     string
+		s        Settings
+		steps    []step
+		flapping bool // at the end
+	}{
+		{"three changes in an hour are not flapping", def,
+			[]step{{inv, 0, "alert"}, {ok, 5, "resolved"}, {inv, 10, "alert"}, {ok, 15, "resolved"}}, false},
+		{"the fourth change sends one flapping message instead of the alert", def,
+			[]step{{inv, 0, "alert"}, {ok, 5, "resolved"}, {inv, 10, "alert"}, {ok, 15, "resolved"}, {inv, 20, "flapping"},
+				{ok, 25, ""}, {inv, 30, ""}, {ok, 35, ""}, {inv, 40, ""}}, true},
+		{"a first result is not a change", one,
+			[]step{{inv, 0, "alert"}, {inv, 5, ""}, {ok, 10, "flapping"}}, true},
+		{"changes older than the window do not count", def,
+			[]step{{inv, 0, "alert"}, {ok, 30, "resolved"}, {inv, 60, "alert"}, {ok, 90, "resolved"}, {inv, 120, "alert"}, {ok, 150, "resolved"}}, false},
+		{"flap_changes 0 turns it off", off,
+			[]step{{inv, 0, "alert"}, {ok, 5, "resolved"}, {inv, 10, "alert"}, {ok, 15, "resolved"}, {inv, 20, "alert"}, {ok, 25, "resolved"}}, false},
+		{"settles failing past its threshold: one new alert after the window", def, steps(
+			[]step{{inv, 0, "alert"}, {ok, 5, "resolved"}, {inv, 10, "alert"}, {ok, 15, "resolved"}, {inv, 20, "flapping"}, {ok, 25, ""}},
+			held(inv, 30, 85), []step{{inv, 90, "alert"}}, held(inv, 95, 325), []step{{inv, 330, "reminder"}}), false},
+		{"settles ok after an alert: one resolution after the window", def, steps(
+			[]step{{ok, 0, ""}, {inv, 5, "alert"}, {una, 10, ""}, {inv, 15, ""}, {ok, 20, "flapping"}},
+			held(ok, 25, 75), []step{{ok, 80, "resolved"}}, held(ok, 85, 100)), false},
+		{"settles ok with nothing told: quiet, then the rules resume", def, steps(
+			[]step{{una, 0, ""}, {ok, 5, ""}, {una, 10, ""}, {ok, 15, ""}, {una, 20, "flapping"}},
+			held(ok, 25, 85), []step{{una, 90, ""}, {una, 95, ""}, {una, 100, "alert"}}), false},
+		{"no reminder while flapping; settling on the open alert's outcome alerts again", resolve2, steps(
+			[]step{{inv, 0, "alert"}, {ok, 5, ""}, {inv, 10, ""}, {ok, 15, ""}, {inv, 20, "flapping"},
+				{ok, 70, ""}, {inv, 120, ""}, {ok, 170, ""}, {inv, 220, ""}, {ok, 245, ""}, {inv, 250, ""}, {inv, 305, ""},
+				{inv, 310, "alert"}, {inv, 315, ""}, {inv, 545, ""}, {inv, 550, "reminder"}}), false},
+		{"settling failing below its threshold ends quietly; the alert comes at the threshold", patient, steps(
+			[]step{{ok, 0, ""}, {una, 5, ""}, {ok, 10, ""}, {una, 15, ""}, {ok, 20, "flapping"}},
+			held(una, 25, 115), []step{{una, 120, "alert"}}), false},
+		{"flapping again after settling", def, steps(
+			[]step{{inv, 0, "alert"}, {ok, 5, "resolved"}, {inv, 10, "alert"}, {ok, 15, "resolved"}, {inv, 20, "flapping"}},
+			held(inv, 25, 75), []step{{inv, 80, "alert"}, {ok, 85, "resolved"}, {inv, 90, "alert"}, {ok, 95, "resolved"}, {inv, 100, "flapping"}}), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := run(t, tc.s, Track{}, tc.steps)
+			if tr.Flapping() != tc.flapping {
+				t.Errorf("flapping %v at the end, want %v", tr.Flapping(), tc.flapping)
+			}
+			if tc.s.FlapChanges > 0 && len(tr.Changes) > tc.s.FlapChanges {
+				t.Errorf("%d changes kept, want at most %d", len(tr.Changes), tc.s.FlapChanges)
+			}
+		})
+	}
+}
+
+// Turning flapping off (flap_changes 0) ends it at once: the rules apply
+// to the next result as to any track.
+func TestFlappingTurnedOffMidway(t *testing.T) {
+	tr := run(t, DefaultSettings, Track{}, []step{{inv, 0, "alert"}, {ok, 5, "resolved"}, {inv, 10, "alert"}, {ok, 15, "resolved"}, {inv, 20, "flapping"}})
+	off := DefaultSettings
+	off.FlapChanges = 0
+	tr = run(t, off, tr, []step{{ok, 25, ""}, {inv, 30, "alert"}})
+	if tr.Flapping() || tr.Changes != nil {
+		t.Errorf("flapping since %v, changes %v: want neither with flapping off", tr.FlappingSince, tr.Changes)
+	}
+}
+
+// The flapping message says since when, between which outcomes (in the
+// order the check took them), how many changes within what window.
+func TestFlappingDecisionContent(t *testing.T) {
+	var tr Track
+	var got []Decision
+	for i, o := range []checks.Outcome{una, inv, ok, inv, una} {
+		r := checks.Result{Check: "partner-acme", Type: "partner_oauth", Outcome: o, Owner: "@acme", Fingerprint: "aaaa1111"}
+		var ds []Decision
+		tr, ds = Evaluate(tr, r, DefaultSettings, t0.Add(time.Duration(i)*10*time.Minute))
+		got = append(got, ds...)
+	}
+	// invalid at +10m alerts, ok at +20m resolves, invalid at +30m alerts;
+	// the 4th change flaps.
+	if len(got) != 4 || got[3].Kind != KindFlapping {
+		t.Fatalf("decisions %+v, want alert, resolved, alert, flapping", got)
+	}
+	d := got[3]
+	wantOutcomes := []checks.Outcome{una, inv, ok}
+	if !slices.Equal(d.Outcomes, wantOutcomes) || d.Changes != 4 || d.FlapWindow != time.Hour || d.Outcome != una || d.Previous != inv ||
+		!d.Since.Equal(t0.Add(10*time.Minute)) || !d.At.Equal(t0.Add(40*time.Minute)) || d.Owner != "@acme" || d.NewThread {
+		t.Errorf("flapping decision %+v", d)
+	}
+	if !tr.FlappingSince.Equal(t0.Add(40 * time.Minute)) {
+		t.Errorf("flapping since %v", tr.FlappingSince)
+	}
+}
+
+// The changes a track keeps are its own: Evaluate never writes into the
+// slice of the track it was given.
+func TestEvaluateDoesNotMutateChanges(t *testing.T) {
+	s := DefaultSettings
+	s.FlapChanges = 2
+	tr := run(t, s, Track{}, []step{{inv, 0, "alert"}, {ok, 5, "resolved"}})
+	before := slices.Clone(tr.Changes)
+	Evaluate(tr, checks.Result{Outcome: inv}, s, t0.Add(10*time.Minute))
+	Evaluate(tr, checks.Result{Outcome: una}, s, t0.Add(10*time.Minute))
+	if !slices.Equal(tr.Changes, before) {
+		t.Errorf("changes %v became %v", before, tr.Changes)
+	}
+}
+
+// A track that never flapped is saved as before: the new keys are omitted.
+func TestTrackJSONOmitsFlappingWhenNone(t *testing.T) {
+	tr := run(t, DefaultSettings, Track{}, []step{{inv, 0, "alert"}})
+	b, err := json.Marshal(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"changes"`, `"flapping_since"`} {
+		if strings.Contains(string(b), key) {
+			t.Errorf("%s in %s", key, b)
+		}
+	}
+	tr = run(t, DefaultSettings, tr, []step{{ok, 5, "resolved"}, {inv, 10, "alert"}, {ok, 15, "resolved"}, {inv, 20, "flapping"}})
+	b, _ = json.Marshal(tr)
+	var back Track
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Changes) != 4 || !back.FlappingSince.Equal(tr.FlappingSince) {
+		t.Errorf("round trip of %s: %+v, %v", b, back, err)
 	}
 }

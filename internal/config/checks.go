@@ -16,6 +16,10 @@ import (
 // The checks section: what every check has is read here; what its kind
 // adds is read by the kind itself (checks.Kind.Decode), through Fields.
 
+// reservedName is the check name of messages about tokenwatch itself
+// (state.NoticeCheck): a check of that name would share their threads.
+const reservedName = "tokenwatch"
+
 // checkName is what a check's name may be: it is a metric label and a file-safe word.
 var checkName = regexp.MustCompile(`^[a-z0-9_-]{1,63}$`)
 
@@ -65,9 +69,12 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 	if nameNode == nil {
 		p.errorf(n, "%s has no name", where)
 	} else if name, ok := p.str(nameNode, "name"); ok {
-		if !checkName.MatchString(name) {
+		switch {
+		case !checkName.MatchString(name):
 			p.errorf(nameNode, "check name %s: use 1 to 63 characters of a-z, 0-9, _ and -", shown(nameNode, name))
-		} else {
+		case name == reservedName:
+			p.errorf(nameNode, "check name %q is tokenwatch's own, for messages about itself (a reset state, our own outage): choose another", name)
+		default:
 			c.Name, where = name, "check "+name
 		}
 	}

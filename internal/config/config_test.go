@@ -55,7 +55,7 @@ checks:
 	if courierSpec.Token.Reveal() != "y0_abc$def" || courierSpec.BaseURL != checks.DefaultCourierBaseURL || courier.Timeout != 3*time.Second {
 		t.Errorf("courier check %+v", courier)
 	}
-	wantCourierAlert := Alert{AfterFailures: 1, AfterOutages: 5, ResolveAfter: 1, RepeatEvery: 0, SendResolved: true}
+	wantCourierAlert := Alert{AfterFailures: 1, AfterOutages: 5, ResolveAfter: 1, RepeatEvery: 0, SendResolved: true, FlapChanges: 4, FlapWindow: time.Hour}
 	if courier.Alert != wantCourierAlert {
 		t.Errorf("courier alert %+v, want %+v", courier.Alert, wantCourierAlert)
 	}

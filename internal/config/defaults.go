@@ -1,6 +1,8 @@
 package config
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -21,6 +23,8 @@ type alertOverride struct {
 	afterFailures, afterOutages, resolveAfter *int
 	repeatEvery                               *time.Duration
 	sendResolved                              *bool
+	flapChanges                               *int // 0 is a value: flapping off
+	flapWindow                                *time.Duration
 }
 
 func (p *parser) defaults(n *yaml.Node, d *checkDefaults) {
@@ -65,6 +69,18 @@ func (p *parser) alert(n *yaml.Node) alertOverride {
 				a.repeatEvery = &d
 			}
 		},
+		"flap_changes": func(v *yaml.Node) {
+			if i, ok := p.nonNegative(v, "alert.flap_changes"); ok {
+				a.flapChanges = &i
+			}
+		},
+		"flap_window": func(v *yaml.Node) {
+			d := time.Duration(0)
+			p.duration(v, "alert.flap_window", false, &d)
+			if d > 0 {
+				a.flapWindow = &d
+			}
+		},
 		"send_resolved": func(v *yaml.Node) {
 			var b bool
 			before := len(p.problems)
@@ -75,6 +91,25 @@ func (p *parser) alert(n *yaml.Node) alertOverride {
 		},
 	})
 	return a
+}
+
+// nonNegative reads a whole number that may be 0; ok is false, and the
+// problem reported at n, when it is not one.
+func (p *parser) nonNegative(n *yaml.Node, key string) (int, bool) {
+	s, ok := p.str(n, key)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		p.errorf(n, "%s: %s is not a whole number", key, shown(n, s))
+		return 0, false
+	case i < 0:
+		p.errorf(n, "%s must be 0 (off) or more, got %d", key, i)
+		return 0, false
+	}
+	return i, true
 }
 
 // apply merges the keys o sets over base.
@@ -93,6 +128,12 @@ func (o alertOverride) apply(base Alert) Alert {
 	}
 	if o.sendResolved != nil {
 		base.SendResolved = *o.sendResolved
+	}
+	if o.flapChanges != nil {
+		base.FlapChanges = *o.flapChanges
+	}
+	if o.flapWindow != nil {
+		base.FlapWindow = *o.flapWindow
 	}
 	return base
 }

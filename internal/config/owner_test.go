@@ -116,3 +116,12 @@ func TestOwnerTeamAndSlackProblems(t *testing.T) {
 		})
 	}
 }
+
+// "tokenwatch" names messages about tokenwatch itself; no check may take it.
+func TestReservedCheckName(t *testing.T) {
+	src := "checks:\n  - {name: tokenwatch, type: courier, token: abcdefgh}\n"
+	_, problems := Parse("c.yaml", []byte(src), func(string) (string, bool) { return "", false })
+	if !problems.HasErrors() || !strings.Contains(problems[0].String(), `c.yaml:2:12: check name "tokenwatch" is tokenwatch's own`) {
+		t.Fatalf("problems %v", problems)
+	}
+}

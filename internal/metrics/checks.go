@@ -19,7 +19,7 @@ import (
 // all: at 10,000 checks, a registry of label-keyed gauges cost more CPU
 // and memory than the checks themselves.
 type checkSeries struct {
-	up, outcome, httpStatus, duration, lastRun, lastOK, failures, expiresIn, tokenInfo, info *prometheus.Desc
+	up, outcome, httpStatus, duration, lastRun, lastOK, failures, expiresIn, tokenInfo, info, flapping *prometheus.Desc
 
 	mu     sync.Mutex
 	byName map[string]*checkRecord
@@ -38,6 +38,7 @@ type checkRecord struct {
 	failuresInRow int
 	expiresIn     *int64
 	fingerprint   string
+	flapping      bool // its alerts wait until it settles
 }
 
 func newCheckSeries() *checkSeries {
@@ -55,6 +56,7 @@ func newCheckSeries() *checkSeries {
 		expiresIn:  desc("tokenwatch_partner_token_expires_in_seconds", "expires_in of the last token a partner issued.", "check"),
 		tokenInfo:  desc("tokenwatch_token_info", "1, labelled with the fingerprint (first 8 hex digits of SHA-256) of the secret under test.", "check", "type", "fingerprint"),
 		info:       desc("tokenwatch_check_info", "1 for every configured check, labelled with its team and owner (\"\" when unset): a join target for dashboards.", "check", "type", "team", "owner"),
+		flapping:   desc("tokenwatch_check_flapping", "1 while the check is flapping (its outcome keeps changing; its alerts wait until it settles), else 0.", "check", "type"),
 		byName:     map[string]*checkRecord{},
 	}
 }
@@ -108,7 +110,7 @@ func (rec *checkRecord) fromTrack(tr alert.Track) {
 	if tr.Outcome != "" {
 		rec.outcome = tr.Outcome
 	}
-	rec.failuresInRow, rec.lastOK = tr.FailuresInRow, tr.LastOK
+	rec.failuresInRow, rec.lastOK, rec.flapping = tr.FailuresInRow, tr.LastOK, tr.Flapping()
 	if !tr.LastRun.IsZero() {
 		rec.lastRun, rec.httpStatus = tr.LastRun, tr.HTTPStatus
 	}
@@ -116,7 +118,7 @@ func (rec *checkRecord) fromTrack(tr alert.Track) {
 
 // Describe implements prometheus.Collector.
 func (s *checkSeries) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{s.up, s.outcome, s.httpStatus, s.duration, s.lastRun, s.lastOK, s.failures, s.expiresIn, s.tokenInfo, s.info} {
+	for _, d := range []*prometheus.Desc{s.up, s.outcome, s.httpStatus, s.duration, s.lastRun, s.lastOK, s.failures, s.expiresIn, s.tokenInfo, s.info, s.flapping} {
 		ch <- d
 	}
 }
@@ -138,6 +140,7 @@ func (s *checkSeries) Collect(ch chan<- prometheus.Metric) {
 		gauge(s.lastRun, unix(rec.lastRun), rec.name, rec.typ)
 		gauge(s.lastOK, unix(rec.lastOK), rec.name, rec.typ)
 		gauge(s.failures, float64(rec.failuresInRow), rec.name, rec.typ)
+		gauge(s.flapping, boolean(rec.flapping), rec.name, rec.typ)
 		if rec.expiresIn != nil {
 			gauge(s.expiresIn, float64(*rec.expiresIn), rec.name)
 		}

@@ -124,7 +124,8 @@ func encodeTo(w io.Writer, f *File) error {
 		Outputs     map[string]OutputStatus   `json:"outputs,omitempty"`
 		Notifiers   map[string]NotifierHealth `json:"notifiers,omitempty"`
 		Errors      []ErrorTotal              `json:"errors,omitempty"`
-	}{f.LastSuccess, f.Totals, f.Outputs, f.Notifiers, f.Errors})
+		Egress      *Egress                   `json:"egress,omitempty"`
+	}{f.LastSuccess, f.Totals, f.Outputs, f.Notifiers, f.Errors, f.Egress})
 	if err != nil {
 		return err
 	}
@@ -448,7 +449,24 @@ func (f *File) validate() string {
 		}
 		seen[[2]string{e.Notifier, e.Reason}] = true
 	}
+	if p := f.Egress.problem(); p != "" {
+		return "egress." + p
+	}
 	return totalsProblem(f.Totals)
+}
+
+// problem is what is wrong with an open egress incident, as "field: why":
+// its resolution says since when, and a pass counts its checks.
+func (e *Egress) problem() string {
+	switch {
+	case e == nil:
+		return ""
+	case e.Since.IsZero():
+		return "since: missing"
+	case e.NotifiedAt.IsZero():
+		return "notified_at: missing"
+	}
+	return negative("checks", e.Checks)
 }
 
 // totalsProblem checks the cumulative counts: each is one notifier, kind
@@ -539,6 +557,16 @@ func kindProblem(d alert.Decision) string {
 		if d.Outcome != checks.OK {
 			return fmt.Sprintf("outcome: a resolution with outcome %q", d.Outcome)
 		}
+	case alert.KindEgress:
+		if d.Outcome != checks.Unavailable {
+			return fmt.Sprintf("outcome: an egress message with outcome %q", d.Outcome)
+		}
+	case alert.KindFlapping:
+		// Its outcome is the latest, ok or failing; its text names the
+		// outcomes the check moved between.
+		if p := flappingProblem(d); p != "" {
+			return p
+		}
 	case alert.KindNotice:
 		return "" // about tokenwatch itself: no outcome, no since
 	default:
@@ -548,6 +576,23 @@ func kindProblem(d alert.Decision) string {
 		return "since: missing"
 	}
 	return ""
+}
+
+// flappingProblem checks a flapping message: its latest outcome, and at
+// least two outcomes moved between, each one of the five.
+func flappingProblem(d alert.Decision) string {
+	if d.Outcome == "" {
+		return "outcome: missing"
+	}
+	if len(d.Outcomes) < 2 {
+		return fmt.Sprintf("outcomes: %d, a flapping message needs at least 2", len(d.Outcomes))
+	}
+	for _, o := range d.Outcomes {
+		if !known(o) {
+			return fmt.Sprintf("outcomes: unknown outcome %q", o)
+		}
+	}
+	return negative("changes", d.Changes)
 }
 
 // first is the first problem found, or "".

@@ -52,6 +52,21 @@ type File struct {
 	// their failed deliveries by reason, cumulative (see RecordDelivery).
 	Notifiers map[string]NotifierHealth `json:"notifiers,omitempty"`
 	Errors    []ErrorTotal              `json:"errors,omitempty"`
+	// Egress is the open incident of our own network (every endpoint
+	// unreachable at once), or nil: a later run must know it was told
+	// already, and send its resolution when an endpoint answers.
+	Egress *Egress `json:"egress,omitempty"`
+}
+
+// Egress is an open incident of our own network.
+type Egress struct {
+	// Since is the start of the first pass in which every endpoint was
+	// unreachable.
+	Since time.Time `json:"since"`
+	// NotifiedAt is when the one egress message was decided.
+	NotifiedAt time.Time `json:"notified_at"`
+	// Checks is how many checks were unreachable in the latest pass.
+	Checks int `json:"checks"`
 }
 
 // Record is what is kept for one check. It belongs to the check by name,

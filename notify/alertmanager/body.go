@@ -40,12 +40,18 @@ var ReservedLabels = []string{"alertname", "check", "type", "severity", "team"}
 const timeFormat = time.RFC3339Nano
 
 // Alerts is what one message posts: nothing for a message Alertmanager
-// has no name for (a notice about tokenwatch itself); the alert, active
-// until now+window, for an alert or a reminder; the alert ended now for a
-// resolution. An alert whose outcome changed (invalid, then forbidden) also
+// has no name for (a notice about tokenwatch itself, a flapping message:
+// the alert it was told of stays open in the state, and Sync keeps it
+// firing); the alert, active until now+window, for an alert or a
+// reminder; the alert ended now for a resolution. An alert whose outcome changed (invalid, then forbidden) also
 // ends the alert of the outcome before, which has another name. A pure
 // function of its arguments.
 func Alerts(d alert.Decision, labels map[string]string, window time.Duration, now time.Time) []Alert {
+	if notify.AboutEgress(d) {
+		// The contract gives the egress incident no alert name: like a
+		// notice, it is not posted, and neither is its resolution.
+		return nil
+	}
 	switch d.Kind {
 	case alert.KindAlert, alert.KindReminder:
 		out := []Alert{build(d, d.Outcome, labels, now.Add(window))}

@@ -89,7 +89,16 @@ func Messages() map[string][]notify.Message {
 	}
 	notice := alert.Decision{Kind: alert.KindNotice, Check: "tokenwatch", At: At,
 		Detail: "The state file /var/lib/tokenwatch/state.json could not be read (" + HostileError + "); it was moved aside."}
+	egress := alert.Decision{Kind: alert.KindEgress, Check: "tokenwatch", Type: notify.EgressType, Outcome: checks.Unavailable, Since: Since, At: At, Checks: 4,
+		Detail: "4 of 4 checks unreachable: connection refused (3 checks); DNS: host partner.example.com not found (1 check)"}
+	egressResolved := alert.Decision{Kind: alert.KindResolved, Check: "tokenwatch", Type: notify.EgressType, Outcome: checks.OK, Previous: checks.Unavailable,
+		Since: Since, At: At, Checks: 4, Endpoint: "https://courier.yandex.ru", Detail: "courier-main answered (ok): token accepted"}
+	flapping := owned(Decision(alert.KindFlapping, checks.TypePartner, checks.OK, 200, "token issued (expires_in 3600)"))
+	flapping.Previous, flapping.Outcomes, flapping.Changes, flapping.FlapWindow = checks.Invalid, []checks.Outcome{checks.Invalid, checks.OK}, 4, time.Hour
+	flapping.Since = At.Add(-40 * time.Minute)
 	return map[string][]notify.Message{
+		"egress":                       {{Decision: egress}},
+		"resolved-egress":              {{Decision: egressResolved}},
 		"alert-hostile":                {{Decision: hostile}},
 		"alert-hostile-late":           {{Decision: hostileLate, Late: true}},
 		"summary-hostile":              hostileStorm,
@@ -109,6 +118,7 @@ func Messages() map[string][]notify.Message {
 		"reminder-owned":               {{Decision: owned(Decision(alert.KindReminder, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "invalid_client"`))}},
 		"resolved-owned":               {{Decision: owned(resolved)}},
 		"summary-owners":               ownedStorm,
+		"flapping":                     {{Decision: flapping}},
 	}
 }
 

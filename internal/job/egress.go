@@ -1,0 +1,123 @@
+package job
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/notify"
+)
+
+// egressMin is how many checks must have run, every one unreachable, to
+// suspect our own network rather than each partner.
+const egressMin = 3
+
+// egressErrors bounds how many distinct errors the egress message lists.
+const egressErrors = 5
+
+// egressPass is what one pass says about our own network.
+type egressPass struct {
+	// Down: every endpoint of the pass is unreachable and our network is
+	// suspect: the pass's per-check outage alerts and reminders are held.
+	Down bool
+	// Incident is the egress incident after the pass; nil when none.
+	Incident *state.Egress
+	// Decisions are the egress message or its resolution, or none.
+	Decisions []alert.Decision
+}
+
+// decideEgress is the egress policy, a pure function of the open incident
+// (nil when none), the results that ran in this pass (none interrupted)
+// and now. An incident opens when at least egressMin checks ran and none
+// got an answer; it stays open while no endpoint answers (a pass of fewer
+// checks, serve's schedules, adds no evidence against it) and is told
+// once: no reminder, as on-call is already working on our own network and
+// the metrics keep moving; it ends at the first answer of any kind.
+func decideEgress(open *state.Egress, ran []checks.Result, now time.Time) egressPass {
+	if len(ran) == 0 {
+		return egressPass{Incident: open}
+	}
+	if i := slices.IndexFunc(ran, func(r checks.Result) bool { return !r.NetworkFailure() }); i >= 0 {
+		if open == nil {
+			return egressPass{}
+		}
+		r := ran[i]
+		return egressPass{Decisions: []alert.Decision{{Kind: alert.KindResolved, Check: state.NoticeCheck, Type: notify.EgressType,
+			Endpoint: r.Endpoint, Outcome: checks.OK, Previous: checks.Unavailable, Since: open.Since, At: now, Checks: open.Checks,
+			Detail: fmt.Sprintf("%s answered (%s): %s", r.Check, r.Outcome, r.Detail)}}}
+	}
+	if open != nil {
+		next := *open
+		next.Checks = len(ran)
+		return egressPass{Down: true, Incident: &next}
+	}
+	if len(ran) < egressMin {
+		return egressPass{} // too few to blame our network: per-check rules apply
+	}
+	return egressPass{Down: true, Incident: &state.Egress{Since: now, NotifiedAt: now, Checks: len(ran)},
+		Decisions: []alert.Decision{{Kind: alert.KindEgress, Check: state.NoticeCheck, Type: notify.EgressType,
+			Outcome: checks.Unavailable, Since: now, At: now, Checks: len(ran), Detail: egressDetail(ran)}}}
+}
+
+// egressDetail is how many checks failed and their distinct errors, most
+// frequent first, at most egressErrors of them (each detail is one
+// sanitized, bounded line already).
+func egressDetail(ran []checks.Result) string {
+	count := map[string]int{}
+	for _, r := range ran {
+		count[r.Detail]++
+	}
+	errs := slices.SortedFunc(maps.Keys(count), func(a, b string) int {
+		return cmp.Or(cmp.Compare(count[b], count[a]), cmp.Compare(a, b))
+	})
+	var parts []string
+	for _, e := range errs[:min(len(errs), egressErrors)] {
+		parts = append(parts, fmt.Sprintf("%s (%d %s)", e, count[e], plural(count[e], "check")))
+	}
+	if more := len(errs) - egressErrors; more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d other %s", more, plural(more, "error")))
+	}
+	return fmt.Sprintf("%d of %d checks unreachable: %s", len(ran), len(ran), strings.Join(parts, "; "))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// withhold drops one check's outage alerts and reminders of a pass in
+// which our own network is down, and undoes what they did to its track:
+// the alert state goes back to what it was before the pass (only the
+// count of results moves on), so that once the egress incident ends, a
+// check that still fails alerts (or reminds, or says its outcome changed)
+// at the next pass, exactly as if on-call had never been told, which it
+// was not. A rotation not mentioned stays to be mentioned. Resolutions and
+// other outcomes are kept.
+func withhold(before, next alert.Track, ds []alert.Decision) (alert.Track, []alert.Decision) {
+	var kept []alert.Decision
+	for _, d := range ds {
+		if (d.Kind != alert.KindAlert && d.Kind != alert.KindReminder) || d.Outcome != checks.Unavailable {
+			kept = append(kept, d)
+			continue
+		}
+		if before.Active == nil {
+			next.Active = nil
+		} else {
+			a := *before.Active
+			a.Checks = next.Active.Checks
+			next.Active = &a
+		}
+		if d.RotatedFrom != "" {
+			next.RotatedFrom = d.RotatedFrom
+		}
+	}
+	return next, kept
+}
