@@ -279,7 +279,13 @@ func (p *parser) httpURL(n *yaml.Node, key, raw string, carriesSecret bool) *url
 		return nil
 	}
 	if carriesSecret && u.Scheme == "http" && !checks.IsLoopback(u.Hostname()) {
-		p.warnf(n, "%s uses http:// to %s: the secret would travel in clear text", key, u.Hostname())
+		// The host is named as the file writes it: a value from ${VAR} is
+		// not repeated (it may be more than a host name).
+		host := u.Hostname()
+		if n.Value != raw {
+			host = "the host of " + strconv.Quote(n.Value)
+		}
+		p.warnf(n, "%s uses http:// to %s: the secret would travel in clear text", key, host)
 	}
 	return u
 }
