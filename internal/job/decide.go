@@ -51,17 +51,20 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 	now := j.now()
 	rep.Outputs = st.OutputStatuses()
 	rep.LastSuccess = st.LastSuccess
-	// Every track moves first; what on-call is told waits for the egress
-	// policy, which may hold the pass's outage alerts (see withhold).
-	type evaluated struct {
-		rec    *state.Record
-		name   string
-		before alert.Track
-		next   alert.Track
-		ds     []alert.Decision
+	// The egress policy reads only the results: it is decided first, and
+	// may hold the pass's outage alerts (see withhold) as each check moves.
+	ran := make([]checks.Result, 0, len(rep.Results))
+	for _, r := range rep.Results {
+		if _, ok := idx.byName[r.Check]; ok && !r.Interrupted {
+			ran = append(ran, r)
+		}
 	}
-	var passes []evaluated
-	var ran []checks.Result
+	eg := decideEgress(st.Egress, ran, now)
+	st.Egress = eg.Incident
+	for _, d := range eg.Decisions {
+		j.enqueue(st, d)
+		j.Logger.Warn("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome), "detail", d.Detail)
+	}
 	for _, r := range rep.Results {
 		i, ok := idx.byName[r.Check]
 		if !ok {
@@ -74,22 +77,12 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			continue // says nothing about the credential
 		}
 		next, ds := alert.Evaluate(rec.Track, owned(r, c), c.Alert, now)
-		passes = append(passes, evaluated{rec: rec, name: r.Check, before: rec.Track, next: next, ds: ds})
-		ran = append(ran, r)
-	}
-	eg := decideEgress(st.Egress, ran, now)
-	st.Egress = eg.Incident
-	for _, d := range eg.Decisions {
-		j.enqueue(st, d)
-		j.Logger.Warn("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome), "detail", d.Detail)
-	}
-	for _, p := range passes {
 		if eg.Down {
-			p.next, p.ds = withhold(p.before, p.next, p.ds)
+			next, ds = withhold(rec.Track, next, ds)
 		}
-		p.rec.Track = p.next
-		rep.Tracks[p.name] = p.next
-		for _, d := range p.ds {
+		rec.Track = next
+		rep.Tracks[r.Check] = next
+		for _, d := range ds {
 			j.enqueue(st, d) // after earlier runs' messages
 			j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
 		}
