@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -118,14 +117,7 @@ func encodeTo(w io.Writer, f *File) error {
 		}
 		ew.write("\n}")
 	}
-	rest, err := json.Marshal(struct {
-		LastSuccess time.Time                 `json:"last_success,omitzero"`
-		Totals      []Total                   `json:"totals,omitempty"`
-		Outputs     map[string]OutputStatus   `json:"outputs,omitempty"`
-		Notifiers   map[string]NotifierHealth `json:"notifiers,omitempty"`
-		Errors      []ErrorTotal              `json:"errors,omitempty"`
-		Egress      *Egress                   `json:"egress,omitempty"`
-	}{f.LastSuccess, f.Totals, f.Outputs, f.Notifiers, f.Errors, f.Egress})
+	rest, err := json.Marshal(fileRest{File: f})
 	if err != nil {
 		return err
 	}
@@ -134,6 +126,17 @@ func encodeTo(w io.Writer, f *File) error {
 	}
 	ew.write("\n}\n")
 	return ew.err
+}
+
+// fileRest is every field of File but those encodeTo writes line by line:
+// those three are shadowed by empty fields of the same JSON names (which
+// omitempty drops), so a field added to File is written without a second
+// list to keep in step.
+type fileRest struct {
+	*File
+	Version  int                  `json:"version,omitempty"`
+	Checks   map[string]*Record   `json:"checks,omitempty"`
+	Outboxes map[string][]Pending `json:"outboxes,omitempty"`
 }
 
 // errWriter keeps the first write error, so encodeTo reads straight.
