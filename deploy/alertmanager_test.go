@@ -213,18 +213,19 @@ func (am *alertmanagerProc) alerts(t *testing.T) []activeAlert {
 // active waits until the Alertmanager holds an active alert of that name.
 func (am *alertmanagerProc) active(t *testing.T, name string) activeAlert {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got activeAlert
+	if !eventually(10*time.Second, 100*time.Millisecond, func() bool {
 		for _, a := range am.alerts(t) {
 			if a.Labels["alertname"] == name {
-				return a
+				got = a
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the Alertmanager has no active %s", name)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("the Alertmanager has no active %s", name)
 	}
+	return got
 }
 
 // slackRecorder is a Slack incoming webhook that keeps every payload.
@@ -276,16 +277,17 @@ func (s *slackRecorder) all() []string {
 // wait returns the first payload that contains want, waiting for it.
 func (s *slackRecorder) wait(t *testing.T, what, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var got string
+	if !eventually(15*time.Second, 100*time.Millisecond, func() bool {
 		for _, p := range s.all() {
 			if strings.Contains(p, want) {
-				return p
+				got = p
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s (with %q) never came; got %q", what, want, s.all())
-		}
-		time.Sleep(100 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("%s (with %q) never came; got %q", what, want, s.all())
 	}
+	return got
 }

@@ -129,22 +129,35 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
+// eventually calls cond every interval until it holds or within has
+// passed, and reports whether it held: every wait of these tests has a
+// deadline, and its caller says what did not happen.
+func eventually(within, every time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(every)
+	}
+}
+
 // waitHTTP polls url until it answers 200.
 func waitHTTP(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+	var err error
+	if !eventually(20*time.Second, 100*time.Millisecond, func() bool {
+		var resp *http.Response
+		if resp, err = http.Get(url); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not become ready: %v", url, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}) {
+		t.Fatalf("%s did not become ready: %v", url, err)
 	}
 }
 
@@ -371,23 +384,20 @@ const e2eDeadline = 60 * time.Second
 // until polls the installation's alerts until cond holds for them.
 func (w *watch) until(t *testing.T, what string, cond func(firing map[string]promAlert) bool) map[string]promAlert {
 	t.Helper()
-	deadline := time.Now().Add(e2eDeadline)
-	for {
-		now := map[string]promAlert{}
+	var now map[string]promAlert
+	if !eventually(e2eDeadline, 250*time.Millisecond, func() bool {
+		now = map[string]promAlert{}
 		for _, a := range w.s.alerts(t) {
 			if w.in.owns(a.Labels) && a.State == "firing" {
 				now[a.Labels["alertname"]] = a
 				w.firing[a.Labels["alertname"]] = true
 			}
 		}
-		if cond(now) {
-			return now
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s: not within %s; firing now: %v", w.in, what, e2eDeadline, keys(now))
-		}
-		time.Sleep(250 * time.Millisecond)
+		return cond(now)
+	}) {
+		t.Fatalf("%s: %s: not within %s; firing now: %v", w.in, what, e2eDeadline, keys(now))
 	}
+	return now
 }
 
 // fires waits for the alert to fire and returns it.
@@ -465,34 +475,30 @@ func newWebhook(t *testing.T) *webhook {
 // installation to the receiver, and checks what on-call reads in it.
 func (s *stack) received(t *testing.T, in installation, name string) {
 	t.Helper()
-	deadline := time.Now().Add(e2eDeadline)
-	for {
+	var got amAlert
+	if !eventually(e2eDeadline, 250*time.Millisecond, func() bool {
 		s.hook.mu.Lock()
-		var got *amAlert
-		for i, a := range s.hook.alerts {
+		defer s.hook.mu.Unlock()
+		found := false
+		for _, a := range s.hook.alerts {
 			if a.Status == "firing" && a.Labels["alertname"] == name && in.owns(a.Labels) {
-				got = &s.hook.alerts[i]
+				got, found = a, true
 			}
 		}
-		s.hook.mu.Unlock()
-		if got != nil {
-			want := "/docs/runbooks.md#" + strings.ToLower(name)
-			if !strings.HasSuffix(got.Annotations["runbook_url"], want) {
-				t.Errorf("%s: runbook_url %q, want one ending in %s", name, got.Annotations["runbook_url"], want)
-			}
-			name := in.instance
-			if name == "" {
-				name = in.job
-			}
-			if !strings.Contains(got.Annotations["summary"], name) {
-				t.Errorf("%s: summary %q does not name the installation %s", name, got.Annotations["summary"], in)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the Alertmanager did not route %s of %s to the receiver", name, in)
-		}
-		time.Sleep(250 * time.Millisecond)
+		return found
+	}) {
+		t.Fatalf("the Alertmanager did not route %s of %s to the receiver", name, in)
+	}
+	want := "/docs/runbooks.md#" + strings.ToLower(name)
+	if !strings.HasSuffix(got.Annotations["runbook_url"], want) {
+		t.Errorf("%s: runbook_url %q, want one ending in %s", name, got.Annotations["runbook_url"], want)
+	}
+	named := in.instance
+	if named == "" {
+		named = in.job
+	}
+	if !strings.Contains(got.Annotations["summary"], named) {
+		t.Errorf("%s: summary %q does not name the installation %s", name, got.Annotations["summary"], in)
 	}
 }
 

@@ -257,19 +257,14 @@ func TestEndToEnd(t *testing.T) {
 // waitQuery polls until the PromQL expression returns at least one series.
 func (s *stack) waitQuery(t *testing.T, expr string) {
 	t.Helper()
-	deadline := time.Now().Add(e2eDeadline)
-	for {
+	if !eventually(e2eDeadline, 250*time.Millisecond, func() bool {
 		n, err := s.query(t, expr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no data within %s for %s", e2eDeadline, expr)
-		}
-		time.Sleep(250 * time.Millisecond)
+		return n > 0
+	}) {
+		t.Fatalf("no data within %s for %s", e2eDeadline, expr)
 	}
 }
 
