@@ -69,7 +69,7 @@ type Result struct {
 	HTTPStatus  int           // of the last answer; 0 when there was none
 	Detail      string        // one line, secrets scrubbed
 	ExpiresIn   *int64        // partner_oauth: lifetime of the issued token
-	Remedy      Remedy        // what on-call does about this outcome, from the check's kind
+	ClientID    string        // the OAuth app's ClientID, when the kind's runbook links it (courier)
 	Owner       string        // who answers for the check, as configured; "" for none
 	Team        string        // the team label the check is routed by, as configured; "" for none
 	Started     time.Time     //

@@ -71,7 +71,7 @@ func (c *Courier) Run(ctx context.Context) Result {
 		}
 	}
 	res.Outcome, res.Detail, res.HTTPStatus = v.Outcome, v.Detail, status
-	res.Remedy = CourierKind{}.Remedy(res.Outcome, Site{Endpoint: res.Endpoint, ClientID: c.ClientID})
+	res.ClientID = c.ClientID
 	res.Duration = time.Since(res.Started)
 	if ctx.Err() != nil && status == 0 {
 		res.Interrupted = true

@@ -79,25 +79,28 @@ func TestCourierRunbookLinksTheClientID(t *testing.T) {
 	}
 }
 
-// A result carries the remedy of its outcome, so that the decision made of
-// it is complete when it leaves the policy.
-func TestResultsCarryTheirRemedy(t *testing.T) {
+// A result carries what its kind's runbook needs of the check (the site),
+// so that the registry gives the decision made of it its runbook: the
+// courier's re-issue link for its OAuth client.
+func TestResultsCarryTheirSite(t *testing.T) {
 	srv, _ := serve(t, reply(http.StatusUnauthorized, "", ""))
 	c := newCourier(t, srv.URL)
 	c.ClientID = "app-1"
 	r := c.Run(context.Background())
+	got := Kinds.Remedy(r.Type, r.Outcome, Site{Endpoint: r.Endpoint, ClientID: r.ClientID})
 	want := CourierKind{}.Remedy(Invalid, Site{Endpoint: c.Endpoint(), ClientID: "app-1"})
-	if r.Outcome != Invalid || !slices.EqualFunc(r.Remedy.Lines, want.Lines, slices.Equal) {
-		t.Errorf("courier result %s, remedy %+v", r.Outcome, r.Remedy)
+	if r.Outcome != Invalid || r.ClientID != "app-1" || !slices.EqualFunc(got.Lines, want.Lines, slices.Equal) {
+		t.Errorf("courier result %s (client %q), remedy %+v", r.Outcome, r.ClientID, got)
 	}
 	srv, _ = serve(t, reply(http.StatusForbidden, "application/json", `{"error":"forbidden"}`))
 	r = newPartner(t, srv.URL).Run(context.Background())
-	if r.Outcome != Forbidden || r.Remedy.Empty() {
-		t.Errorf("partner result %s, remedy %+v", r.Outcome, r.Remedy)
+	if got := Kinds.Remedy(r.Type, r.Outcome, Site{Endpoint: r.Endpoint}); r.Outcome != Forbidden || got.Empty() {
+		t.Errorf("partner result %s, remedy %+v", r.Outcome, got)
 	}
 	srv, _ = serve(t, reply(http.StatusServiceUnavailable, "", ""))
-	if r = newPartner(t, srv.URL).Run(context.Background()); !r.Remedy.Empty() {
-		t.Errorf("an outage got a kind's remedy: %+v", r.Remedy)
+	r = newPartner(t, srv.URL).Run(context.Background())
+	if got := Kinds.Remedy(r.Type, r.Outcome, Site{Endpoint: r.Endpoint}); !got.Empty() {
+		t.Errorf("an outage got a kind's remedy: %+v", got)
 	}
 }
 

@@ -63,7 +63,6 @@ func (p *Partner) Run(ctx context.Context) Result {
 	res := Result{Check: p.Name(), Type: TypePartner, Endpoint: p.Endpoint(), Fingerprint: p.Fingerprint(), Started: time.Now()}
 	v, status := p.ask(ctx)
 	res.Outcome, res.Detail, res.HTTPStatus, res.ExpiresIn = v.Outcome, v.Detail, status, v.ExpiresIn
-	res.Remedy = PartnerKind{}.Remedy(res.Outcome, Site{Endpoint: res.Endpoint, ClientID: p.ClientID})
 	res.Duration = time.Since(res.Started)
 	res.Interrupted = ctx.Err() != nil && status == 0
 	return res

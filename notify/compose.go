@@ -125,13 +125,11 @@ func whatToDo(d alert.Decision) []Line {
 	return []Line{{Prose("See the detail above.")}}
 }
 
-// remedyOf is the runbook the decision carries, or, for a decision an
-// earlier release stored without one, its kind's runbook from what the
-// decision says (type, outcome, endpoint, ClientID).
+// remedyOf is the runbook of the decision's kind of check, from what the
+// decision says (type, outcome, endpoint, ClientID): one path for every
+// message, waiting ones included, so a runbook fixed in a release reaches
+// messages queued before it.
 func remedyOf(d alert.Decision) checks.Remedy {
-	if !d.Remedy.Empty() {
-		return d.Remedy
-	}
 	return checks.Kinds.Remedy(d.Type, d.Outcome, checks.Site{Endpoint: d.Endpoint, ClientID: d.ClientID})
 }
 

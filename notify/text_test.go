@@ -3,7 +3,6 @@ package notify_test
 import (
 	"flag"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -86,27 +85,6 @@ func TestDuration(t *testing.T) {
 		if got := notify.Duration(d); got != want {
 			t.Errorf("Duration(%s) = %q, want %q", d, got, want)
 		}
-	}
-}
-
-// A kind's remedy keeps its structure in the content: prose, strong, code
-// and links stay spans for each renderer to mark up.
-func TestRemedyKeepsItsSpans(t *testing.T) {
-	d := notifytest.Decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "rejected")
-	d.Remedy = checks.Remedy{Lines: []checks.Line{
-		{checks.Prose("Log in as "), checks.Strong("admin"), checks.Prose(", run "), checks.Code("curl <x>")},
-		{checks.Link("https://a.example/", "the link"), checks.Prose(": "), checks.CodeURL("https://a.example/")},
-	}}
-	got := notify.Compose(notify.Message{Decision: d}, notifytest.At).Sections[1]
-	want := notify.Section{Heading: "What to do", Lines: []notify.Line{
-		{notify.Prose("Log in as "), {Text: "admin", Style: notify.Strong}, notify.Prose(", run "), {Text: "curl <x>", Style: notify.Code}},
-		{{Text: "the link", URL: "https://a.example/"}, notify.Prose(": "), {URL: "https://a.example/", Style: notify.Code}},
-	}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("What to do:\n%+v\nwant\n%+v", got, want)
-	}
-	if text := notify.PlainLine(got.Lines[1]); text != "the link: https://a.example/" {
-		t.Errorf("plain link line %q", text)
 	}
 }
 

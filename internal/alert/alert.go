@@ -136,12 +136,11 @@ type Decision struct {
 	// one that changes the outcome of an incident already open).
 	NewThread bool      `json:"new_thread,omitempty"`
 	At        time.Time `json:"at"`
-	// ClientID is the courier OAuth app's ClientID, for the re-issue link.
-	// Only decisions of the first release carry it (see Remedy).
+	// ClientID is the courier OAuth app's ClientID, for the re-issue link
+	// of its kind's runbook (which is looked up by type, outcome and this
+	// site when the message is written, also for a message an earlier
+	// release stored).
 	ClientID string `json:"client_id,omitempty"`
-	// Remedy is what on-call does about it, from the check's kind: the
-	// decision is complete as it leaves the policy.
-	Remedy checks.Remedy `json:"remedy,omitzero"`
 	// Owner and Team are the check's, as configured when the decision was
 	// made: every message names the owner, and Team is a routing label.
 	Owner string `json:"owner,omitempty"`
@@ -243,7 +242,7 @@ func count(next *Track, o checks.Outcome, now time.Time) {
 func decision(k Kind, next *Track, r checks.Result, now time.Time) Decision {
 	d := Decision{Kind: k, Check: r.Check, Type: r.Type, Endpoint: r.Endpoint, Outcome: r.Outcome,
 		HTTPStatus: r.HTTPStatus, Detail: r.Detail, Since: next.FailingSince, FailuresInRow: next.FailuresInRow,
-		Fingerprint: r.Fingerprint, RotatedFrom: next.RotatedFrom, At: now, Remedy: r.Remedy,
+		Fingerprint: r.Fingerprint, RotatedFrom: next.RotatedFrom, At: now, ClientID: r.ClientID,
 		Owner: r.Owner, Team: r.Team}
 	if next.Active != nil {
 		d.Checks = next.Active.Checks

@@ -63,7 +63,7 @@ func (c *staticCheck) Endpoint() string    { return c.spec.URL }
 func (c *staticCheck) Fingerprint() string { return c.spec.Key.Fingerprint() }
 func (c *staticCheck) Run(context.Context) checks.Result {
 	return checks.Result{Check: c.name, Type: "static", Endpoint: c.spec.URL, Fingerprint: c.Fingerprint(),
-		Outcome: c.spec.Outcome, Remedy: staticKind{}.Remedy(c.spec.Outcome, checks.Site{Endpoint: c.spec.URL}), Started: time.Now()}
+		Outcome: c.spec.Outcome, Started: time.Now()}
 }
 
 func parseWith(t *testing.T, src string, opts ...config.Option) (*config.Config, []string) {
@@ -113,7 +113,8 @@ func TestAKindRegisteredInATestGoesThroughConfigBuildAndSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := list[0].Run(context.Background())
-	if r.Outcome != checks.Invalid || r.Fingerprint != s.Secret().Fingerprint() || r.Remedy.Empty() {
+	if r.Outcome != checks.Invalid || r.Fingerprint != s.Secret().Fingerprint() ||
+		checks.Kinds.With(staticKind{}).Remedy(r.Type, r.Outcome, checks.Site{Endpoint: r.Endpoint}).Empty() {
 		t.Errorf("result %+v", r)
 	}
 	if _, isCourier := list[1].(*checks.Courier); !isCourier {

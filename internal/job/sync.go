@@ -76,18 +76,15 @@ func (j *Job) active(st *state.File, results []checks.Result) []notify.Active {
 }
 
 // activeDecision is what an alert says now: its outcome and start, the
-// latest detail and secret. The runbook is this pass's result's when the
-// check ran (it knows the kind's details, an OAuth client's re-issue
-// link), else the kind's for the endpoint.
+// latest detail and secret. When the check ran in this pass, its result
+// also names the OAuth client for the runbook's re-issue link.
 func activeDecision(c config.Check, t alert.Track, r checks.Result, now time.Time) alert.Decision {
 	a := t.Active
 	d := alert.Decision{Kind: alert.KindAlert, Check: c.Name, Type: c.Type, Endpoint: c.Endpoint(), Outcome: a.Outcome,
 		HTTPStatus: t.HTTPStatus, Detail: t.Detail, Since: a.Since, FailuresInRow: t.FailuresInRow, Checks: a.Checks,
 		Fingerprint: t.Fingerprint, At: now, Owner: c.Owner, Team: c.Team}
-	if r.Check == c.Name && r.Outcome == a.Outcome && !r.Remedy.Empty() {
-		d.Remedy = r.Remedy
-	} else {
-		d.Remedy = checks.Kinds.Remedy(c.Type, a.Outcome, checks.Site{Endpoint: c.Endpoint()})
+	if r.Check == c.Name {
+		d.ClientID = r.ClientID
 	}
 	return d
 }

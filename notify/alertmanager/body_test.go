@@ -80,7 +80,7 @@ func TestAlertsLabelsAnnotationsAndTimes(t *testing.T) {
 // detail and the kind's runbook (the re-issue steps of a courier token).
 func TestDescriptionIsTheDetailAndTheRunbook(t *testing.T) {
 	d := decision(alert.KindAlert, checks.Invalid)
-	d.Remedy = checks.Kinds.Remedy(d.Type, d.Outcome, checks.Site{Endpoint: d.Endpoint, ClientID: "0123456789abcdef"})
+	d.ClientID = "0123456789abcdef"
 	got := Alerts(d, nil, time.Minute, now)[0].Annotations["description"]
 	for _, want := range []string{"What happened:\ntoken rejected (HTTP 401) twice, 1s apart", "What to do:\nThe token is revoked or invalid",
 		"https://oauth.yandex.com/authorize?response_type=token&client_id=0123456789abcdef"} {

@@ -127,14 +127,15 @@ func TestBlocksStayWithinSlackLimits(t *testing.T) {
 // form a mention or a link.
 func TestRemedyRendersAsMrkdwn(t *testing.T) {
 	d := notifytest.Decision(alert.KindAlert, checks.TypeCourier, checks.Invalid, 401, "rejected")
-	d.Remedy = checks.Remedy{Lines: []checks.Line{
-		{checks.Prose("1. Log in as "), checks.Strong("admin"), checks.Prose(" (Track & Trace), then run "), checks.Code("curl <x> & y"), checks.Prose(".")},
-		{checks.Link("https://a.example/?q=1&r=2", "the <!channel> link"), checks.Prose(": "), checks.CodeURL("https://a.example/?q=1&r=2")},
-	}}
+	c := notify.Compose(notify.Message{Decision: d}, notifytest.At)
+	c.Sections[1].Lines = []notify.Line{
+		{notify.Prose("1. Log in as "), {Text: "admin", Style: notify.Strong}, notify.Prose(" (Track & Trace), then run "), {Text: "curl <x> & y", Style: notify.Code}, notify.Prose(".")},
+		{{Text: "the <!channel> link", URL: "https://a.example/?q=1&r=2"}, notify.Prose(": "), {URL: "https://a.example/?q=1&r=2", Style: notify.Code}},
+	}
 	want := "*What to do*\n" +
 		"1. Log in as *admin* (Track & Trace), then run `curl &lt;x&gt; &amp; y`.\n" +
 		"<https://a.example/?q=1&r=2|the &lt;!channel&gt; link>: `https://a.example/?q=1&r=2`"
-	if got := cardOf(notify.Compose(notify.Message{Decision: d}, notifytest.At)).Sections[1]; got != want {
+	if got := cardOf(c).Sections[1]; got != want {
 		t.Errorf("mrkdwn:\n%s\nwant\n%s", got, want)
 	}
 }
