@@ -40,9 +40,19 @@ type Slack struct {
 	MaxMessagesPerRun int
 }
 
-// State says where the alert state is kept between runs.
+// State says where the alert state is kept between runs: a file (Path,
+// the default) or PostgreSQL (Postgres set; Path is then empty).
 type State struct {
-	Path string
+	Path     string
+	Postgres *Postgres
+}
+
+// Postgres is a PostgreSQL database that holds the state, shared by every
+// replica and run that uses the same one.
+type Postgres struct {
+	// DSN is the connection string (URL or key=value form): a secret, as
+	// it usually holds a password.
+	DSN secret.Value
 }
 
 // Metrics says where metrics go.

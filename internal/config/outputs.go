@@ -8,13 +8,62 @@ import (
 )
 
 func (p *parser) state(n *yaml.Node, s *State) {
+	var path *yaml.Node
 	p.fields(n, "state", map[string]func(*yaml.Node){
 		"path": func(v *yaml.Node) {
-			if path, ok := p.str(v, "path"); ok && path != "" {
-				s.Path = path
+			path = v
+			if value, ok := p.str(v, "state.path"); ok && value != "" {
+				s.Path = value
 			}
 		},
+		"postgres": func(v *yaml.Node) { s.Postgres = p.postgres(v) },
 	})
+	if path != nil && s.Postgres != nil {
+		p.errorf(path, "state: set path (a file) or postgres (a database), not both")
+	}
+	if s.Postgres != nil {
+		s.Path = "" // the file is not used: nothing may read or write it by mistake
+	}
+}
+
+// postgres reads state.postgres: the DSN is a secret, given inline (from
+// ${VAR}) or in a file. It is checked for its form only: validate never
+// connects.
+func (p *parser) postgres(n *yaml.Node) *Postgres {
+	var inline, file *yaml.Node
+	p.fields(n, "state.postgres", map[string]func(*yaml.Node){
+		"dsn":      func(v *yaml.Node) { inline = v },
+		"dsn_file": func(v *yaml.Node) { file = v },
+	})
+	if inline == nil && file == nil {
+		p.errorf(n, "state.postgres: set dsn or dsn_file (the connection string, a secret)")
+		return nil
+	}
+	dsn := p.secretPair("dsn", inline, file)
+	if dsn.Empty() {
+		return nil
+	}
+	at := inline
+	if at == nil {
+		at = file
+	}
+	if !dsnShape(dsn.Reveal()) {
+		// The value is never quoted: it holds a password.
+		p.errorf(at, "state.postgres: the DSN is neither a postgres:// URL nor key=value pairs (host=... dbname=...)")
+		return nil
+	}
+	return &Postgres{DSN: dsn}
+}
+
+// dsnShape says whether s has the form of a libpq connection string: a
+// URL with the postgres or postgresql scheme, or key=value pairs.
+func dsnShape(s string) bool {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		return true
+	}
+	key, _, ok := strings.Cut(s, "=")
+	return ok && key != "" && !strings.ContainsAny(key, " /:")
 }
 
 func (p *parser) metrics(n *yaml.Node, m *Metrics) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -99,7 +100,48 @@ func Secrets(cfg *config.Config) []string {
 	}
 	add(cfg.Heartbeat.URL)
 	out = append(out, urlSecrets(cfg.Heartbeat.URL.Reveal())...)
+	if pg := cfg.State.Postgres; pg != nil {
+		add(pg.DSN)
+		out = append(out, dsnSecrets(pg.DSN.Reveal())...)
+	}
 	return out
+}
+
+// dsnSecrets is the password inside a PostgreSQL connection string, in
+// either form (postgres://user:password@host/db, or password=... among
+// key=value pairs): a driver error may quote it without the rest.
+func dsnSecrets(dsn string) []string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			return []string{pw, url.QueryEscape(pw)}
+		}
+		if pw := u.Query().Get("password"); pw != "" {
+			return []string{pw}
+		}
+		return nil
+	}
+	_, rest, ok := strings.Cut(" "+dsn, " password=")
+	if !ok {
+		return nil
+	}
+	var pw string
+	if quoted, ok := strings.CutPrefix(rest, "'"); ok {
+		// libpq quoting: up to the closing quote, \' and \\ escaped.
+		var b strings.Builder
+		for i := 0; i < len(quoted) && quoted[i] != '\''; i++ {
+			if quoted[i] == '\\' && i+1 < len(quoted) {
+				i++
+			}
+			b.WriteByte(quoted[i])
+		}
+		pw = b.String()
+	} else {
+		pw, _, _ = strings.Cut(rest, " ")
+	}
+	if pw == "" {
+		return nil
+	}
+	return []string{pw}
 }
 
 // urlSecrets are the parts of a secret URL that are secret on their own: a

@@ -168,3 +168,22 @@ func TestBuildChecksRefusesACheckWithoutSpec(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestDSNSecrets(t *testing.T) {
+	tests := []struct {
+		dsn  string
+		want []string
+	}{
+		{"postgres://tw:s3cr%2Fet@db:5432/tw", []string{"s3cr/et", "s3cr%2Fet"}},
+		{"postgresql://db/tw?password=qwerty123&sslmode=require", []string{"qwerty123"}},
+		{"host=/run/postgresql user=tw password='pa ss\\'wd' dbname=tw", []string{"pa ss'wd"}},
+		{"host=db user=tw password=hunter22 dbname=tw", []string{"hunter22"}},
+		{"host=/run/postgresql dbname=tw", nil},
+	}
+	for _, tc := range tests {
+		got := dsnSecrets(tc.dsn)
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("dsnSecrets(%q) = %q, want %q", tc.dsn, got, tc.want)
+		}
+	}
+}
