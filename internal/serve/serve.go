@@ -1,5 +1,6 @@
 // Package serve is tokenwatch as a daemon: the checks on their cron
-// schedules (robfig/cron, in UTC; one pass per schedule's time, every pass
+// schedules (robfig/cron, in UTC, "@every D" at the multiples of D since
+// the Unix epoch, see slots.go; one pass per schedule's time, every pass
 // within one limit of checks in flight), the state held in memory and saved
 // as it changes, /metrics, /healthz and /readyz, a reload on SIGHUP that
 // keeps the old configuration when the new one is bad, and a graceful stop
@@ -43,8 +44,9 @@ type Server struct {
 	// Reload receives a value for every SIGHUP.
 	Reload <-chan os.Signal
 	// Schedules reads each schedule of the configuration; nil means
-	// robfig/cron's standard parser (five fields or a descriptor such as
-	// "@every 5m"), the one the configuration is validated with.
+	// robfig/cron's standard parser (five fields or a descriptor), the one
+	// the configuration is validated with, except that "@every D" fires at
+	// the multiples of D since the Unix epoch (see slots.go).
 	Schedules cron.ScheduleParser
 
 	configListen string // metrics.listen of the configuration loaded last
@@ -180,20 +182,23 @@ func (s *Server) routes() http.Handler {
 // the skip guard. In the other order a panicking pass would run once and
 // be skipped forever.
 func (s *Server) schedule(j *job.Job) *cron.Cron {
-	opts := []cron.Option{cron.WithLocation(time.UTC)}
-	if s.Schedules != nil {
-		opts = append(opts, cron.WithParser(s.Schedules))
+	parser := s.Schedules
+	if parser == nil {
+		parser = slotParser{}
 	}
-	c := cron.New(opts...)
+	c := cron.New(cron.WithLocation(time.UTC))
 	for _, g := range groups(j.Config.Checks) {
+		sched, err := parse(parser, g.spec)
+		if err != nil {
+			// validate rejects bad specs; this is a last line of defence.
+			s.Logger.Error("checks not scheduled", "checks", g.names, "schedule", g.spec, "error", err.Error())
+			continue
+		}
 		entry := cron.NewChain(
 			cron.SkipIfStillRunning(skipCounter{s: s, checks: g.names}),
 			cron.Recover(cronLogger{s.Logger}),
 		).Then(cron.FuncJob(func() { s.pass(j, g.names) }))
-		if _, err := addJob(c, g.spec, entry); err != nil {
-			// validate rejects bad specs; this is a last line of defence.
-			s.Logger.Error("checks not scheduled", "checks", g.names, "schedule", g.spec, "error", err.Error())
-		}
+		c.Schedule(sched, entry)
 	}
 	c.Start()
 	return c
@@ -222,14 +227,14 @@ func groups(list []config.Check) []group {
 	return out
 }
 
-// addJob adds a job, turning robfig/cron's panics on odd specs into errors.
-func addJob(c *cron.Cron, spec string, job cron.Job) (id cron.EntryID, err error) {
+// parse reads a schedule, turning robfig/cron's panics on odd specs into errors.
+func parse(p cron.ScheduleParser, spec string) (sched cron.Schedule, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("invalid schedule: %v", r)
 		}
 	}()
-	return c.AddJob(spec, job)
+	return p.Parse(spec)
 }
 
 // pass runs one pass of the given checks (nil: all).
