@@ -102,8 +102,8 @@ func (o Options) warnBefore() time.Duration {
 	return o.WarnBefore
 }
 
-// Supported reports whether the report has items for a check's kind.
-func Supported(c checks.Check) bool {
+// supported reports whether the report has items for a check's kind.
+func supported(c checks.Check) bool {
 	switch c.(type) {
 	case *checks.Partner, *checks.Courier:
 		return true
@@ -113,10 +113,10 @@ func Supported(c checks.Check) bool {
 
 // Run probes each check in turn (so that each endpoint sees one probe at
 // a time) and returns the report in the order of list. A check of a kind
-// without items (see Supported) is an error: nothing is probed.
+// without items is an error: nothing is probed.
 func Run(ctx context.Context, list []checks.Check, o Options) (Report, error) {
 	for _, c := range list {
-		if !Supported(c) {
+		if !supported(c) {
 			return Report{}, fmt.Errorf("check %s: the conformance report knows partner_oauth and courier checks, not %s", c.Name(), c.Type())
 		}
 	}

@@ -27,12 +27,8 @@ func courierItems(ctx context.Context, c *checks.Courier) []Item {
 	return []Item{courierTokenItem(p, good), courierWrongItem(p, wrong)}
 }
 
-func courierRequest(c *checks.Courier, token string) *http.Request {
-	// The base URL was validated by the configuration.
-	req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(c.BaseURL, "/")+"/api/v1/test", nil)
-	req.Header.Set("Authorization", "OAuth "+token)
-	req.Header.Set("Accept", "application/json")
-	return req
+func courierRequest(c *checks.Courier, token string) probe {
+	return probe{method: http.MethodGet, url: strings.TrimRight(c.BaseURL, "/") + "/api/v1/test", authorization: "OAuth " + token}
 }
 
 // courierTokenItem: the token gets 200 {"message":"OK"}.

@@ -66,7 +66,7 @@ func partnerItems(ctx context.Context, c *checks.Partner, o Options) []Item {
 // client_secret, grant_type=client_credentials and the scope. The report
 // always sends the form body the Yango document specifies, whatever the
 // check's auth_style: Yango Deli sends nothing else.
-func tokenRequest(c *checks.Partner, clientSecret string, withGrant bool) *http.Request {
+func tokenRequest(c *checks.Partner, clientSecret string, withGrant bool) probe {
 	scope := c.Scope
 	if scope == "" {
 		scope = checks.DefaultScope
@@ -75,11 +75,7 @@ func tokenRequest(c *checks.Partner, clientSecret string, withGrant bool) *http.
 	if withGrant {
 		form.Set("grant_type", "client_credentials")
 	}
-	// The host was validated as an http(s) URL by the configuration.
-	req, _ := http.NewRequest(http.MethodPost, strings.TrimRight(c.Host, "/")+"/security/oauth/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	return req
+	return probe{method: http.MethodPost, url: strings.TrimRight(c.Host, "/") + "/security/oauth/token", form: form}
 }
 
 // tokenItem (1): the documented request gets a token, as ok is defined for
@@ -230,12 +226,8 @@ func verifyItem(ctx context.Context, p *prober, c *checks.Partner, token string)
 	return item(itemVerify, worst(r1, r2), why1+" "+p.evidence(issued)+"; "+why2, p.evidence(wrong))
 }
 
-func apiRequest(c *checks.Partner, token string) *http.Request {
-	// The path was validated by the configuration.
-	req, _ := http.NewRequest(c.Verify.Method, strings.TrimRight(c.Host, "/")+c.Verify.Path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/json")
-	return req
+func apiRequest(c *checks.Partner, token string) probe {
+	return probe{method: c.Verify.Method, url: strings.TrimRight(c.Host, "/") + c.Verify.Path, authorization: "Bearer " + token}
 }
 
 func judgeIssued(a answer, target string) (Result, string) {

@@ -264,3 +264,15 @@ func httpsIP(cert tls.Certificate) func(*testing.T, http.Handler) string {
 }
 
 func httpLocalhost(t *testing.T, h http.Handler) string { return onLocalhost(serveHTTP(t, h)) }
+
+// A host Go cannot make a request of is a classified fail, never a panic.
+func TestPartnerHostThatCannotBeRequested(t *testing.T) {
+	r, err := Run(t.Context(), []checks.Check{partnerCheck(t, "https://partner.example.com/%zz", "", ordersAPI)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := r.Checks[0].Items
+	if items[0].Result != Fail || !strings.Contains(items[0].Detail, "the documented request got no answer: request failed: invalid URL escape") {
+		t.Errorf("token_request %+v", items[0])
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -36,16 +37,35 @@ func newProber(t checks.Target, secrets ...string) *prober {
 	return p
 }
 
+// probe is one request to send.
+type probe struct {
+	method, url string
+	// form is the body, form-encoded; nil for none.
+	form url.Values
+	// authorization is the Authorization header; "" for none.
+	authorization string
+}
+
 // send sends one probe and reads at most checks.ReadCap bytes of its
 // answer. It reads the connection state itself, since the conformance
 // report judges the certificate the probe actually met.
-func (p *prober) send(ctx context.Context, req *http.Request) answer {
+func (p *prober) send(ctx context.Context, pr probe) answer {
 	if p.target.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.target.Timeout)
 		defer cancel()
 	}
-	req = req.WithContext(ctx)
+	req, err := http.NewRequestWithContext(ctx, pr.method, pr.url, strings.NewReader(pr.form.Encode()))
+	if err != nil {
+		return answer{Err: fmt.Errorf("build the request: %w", err)}
+	}
+	if pr.form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if pr.authorization != "" {
+		req.Header.Set("Authorization", pr.authorization)
+	}
+	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", p.target.UserAgent)
 	resp, err := p.target.Client.Do(req)
 	if err != nil {

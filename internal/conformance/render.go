@@ -8,21 +8,21 @@ import (
 	"text/tabwriter"
 )
 
-// Counts is how many items had each verdict.
-type Counts struct{ Pass, Warn, Fail int }
+// counts is how many items had each verdict.
+type counts struct{ pass, warn, fail int }
 
-// Count counts the items of every check of r.
-func (r Report) Count() Counts {
-	var n Counts
+// count counts the items of every check of r.
+func (r Report) count() counts {
+	var n counts
 	for _, c := range r.Checks {
 		for _, it := range c.Items {
 			switch it.Result {
 			case Pass:
-				n.Pass++
+				n.pass++
 			case Warn:
-				n.Warn++
+				n.warn++
 			case Fail:
-				n.Fail++
+				n.fail++
 			}
 		}
 	}
@@ -42,8 +42,8 @@ func WriteText(w io.Writer, r Report) error {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", n+1, it.Result, it.Name, it.Detail)
 		}
 	}
-	n := r.Count()
-	fmt.Fprintf(tw, "\n%d failed, %d warned, %d passed\n", n.Fail, n.Warn, n.Pass)
+	n := r.count()
+	fmt.Fprintf(tw, "\n%d failed, %d warned, %d passed\n", n.fail, n.warn, n.pass)
 	return tw.Flush()
 }
 
