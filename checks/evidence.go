@@ -31,3 +31,8 @@ func (a Answer) Excerpt(scrub func(string) string) string {
 // IsJSON reports whether a Content-Type names JSON: application/json or
 // any +json type, parameters allowed.
 func IsJSON(contentType string) bool { return isJSON(contentType) }
+
+// IssuedTokens is every token value a body carries (access_token,
+// refresh_token, id_token), found even in a body that does not parse, as
+// written and as decoded: secrets from the moment they were sent.
+func IssuedTokens(body []byte) []string { return issuedTokens(body) }

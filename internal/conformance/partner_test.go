@@ -276,3 +276,30 @@ func TestPartnerHostThatCannotBeRequested(t *testing.T) {
 		t.Errorf("token_request %+v", items[0])
 	}
 }
+
+// Every token any answer carries is a secret for the rest of the report:
+// the one issued to a wrong secret, echoed by a later answer in plain
+// text, and one in a body that does not parse.
+func TestEveryIssuedTokenIsScrubbed(t *testing.T) {
+	const other, malformed = "OTHERtokenIssuedToAWrongSecret", "MALFORMEDtokenInBrokenJSON"
+	fake := &partnerFake{
+		token:       reply(200, "application/json", `{"access_token":"`+malformed+`","expires_in":`),
+		wrongSecret: reply(200, "application/json", `{"access_token":"`+other+`"}`),
+		noGrant:     reply(400, "text/plain", "last tokens: "+other+" and "+malformed),
+		api:         bearerAPI,
+	}
+	r, err := Run(t.Context(), []checks.Check{partnerCheck(t, httpLocalhost(t, fake), "", ordersAPI)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), other) || strings.Contains(b.String(), malformed) {
+		t.Errorf("an issued token leaked:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), `body "last tokens: [redacted] and [redacted]"`) {
+		t.Errorf("the echo is not shown scrubbed:\n%s", b.String())
+	}
+}

@@ -79,6 +79,12 @@ func (p *prober) send(ctx context.Context, pr probe) answer {
 	} else if err != nil {
 		return answer{Err: fmt.Errorf("read body: %w", err)}
 	}
+	// Any token an answer carries (an endpoint that accepts a wrong secret
+	// issues one too) is a secret for the rest of the report, wherever
+	// another answer echoes it.
+	for _, token := range checks.IssuedTokens(a.Body) {
+		p.scrub.Add(token, url.QueryEscape(token))
+	}
 	return a
 }
 
