@@ -303,3 +303,24 @@ func TestEveryIssuedTokenIsScrubbed(t *testing.T) {
 		t.Errorf("the echo is not shown scrubbed:\n%s", b.String())
 	}
 }
+
+// With insecure_skip_verify the handshake verified nothing: the report
+// says so rather than vouching for the certificate.
+func TestPartnerCertificateNotVerified(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	host := httpsLocalhost(newCA(t).leaf(t, now.Add(400*24*time.Hour)))(t, yangoFake())
+	c := partnerCheck(t, host, "", ordersAPI)
+	rt, err := checks.NewTransport(checks.TLSOptions{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.CloseIdleConnections)
+	c.Client = checks.NewClient(rt)
+	r, err := Run(t.Context(), []checks.Check{c}, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it := r.Checks[0].Items[5]; it.Result != Warn || !strings.Contains(it.Detail, "not verified (insecure_skip_verify)") || !strings.Contains(it.Detail, "400 days left") {
+		t.Errorf("tls %+v", it)
+	}
+}
