@@ -194,10 +194,10 @@ func certItem(state *tls.ConnectionState, o Options) Item {
 	left := leaf.NotAfter.Sub(now)
 	days := int(left.Hours() / 24)
 	switch {
-	case len(state.VerifiedChains) == 0:
-		return item(itemTLS, Warn, fmt.Sprintf("the certificate was not verified (insecure_skip_verify); it expires %s, %d days left", expiry, days), "")
 	case left <= 0:
 		return item(itemTLS, Fail, fmt.Sprintf("the certificate expired on %s", expiry), "")
+	case len(state.VerifiedChains) == 0:
+		return item(itemTLS, Warn, fmt.Sprintf("the certificate was not verified (insecure_skip_verify); it expires %s, %d days left", expiry, days), "")
 	case left < o.warnBefore():
 		return item(itemTLS, Warn, fmt.Sprintf("the certificate is valid for the host but expires %s, in %d days (under %s): renew it", expiry, days, o.warnBefore()), "")
 	}
