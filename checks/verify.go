@@ -19,9 +19,9 @@ type Verify struct {
 	Method string
 }
 
-// VerifyMethods are the methods a deep check may use: requests that read,
+// verifyMethods are the methods a deep check may use: requests that read,
 // or a POST the partner's API documents as harmless with an empty body.
-var VerifyMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
+var verifyMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
 
 // decodeVerify reads a partner check's verify mapping: {path, method}.
 func decodeVerify(f Fields) *Verify {
@@ -31,7 +31,7 @@ func decodeVerify(f Fields) *Verify {
 	}
 	v := &Verify{
 		Path:   sec.Required("path", "a path of the partner's API to call with the issued token, like /api/v1/orders?limit=1"),
-		Method: sec.Enum("method", http.MethodGet, "GET (the default), HEAD or POST", VerifyMethods...),
+		Method: sec.Enum("method", http.MethodGet, "GET (the default), HEAD or POST", verifyMethods...),
 	}
 	if problem := verifyPathProblem(v.Path); v.Path != "" && problem != "" {
 		sec.Errorf("path", "%s", problem)
