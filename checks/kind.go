@@ -73,6 +73,11 @@ type Fields interface {
 	// key is absent), prefixed with the check's name.
 	Errorf(key, format string, args ...any)
 	Warnf(key, format string, args ...any)
+	// Section is the mapping under key, read through Fields of its own
+	// (problems prefixed with the check's name and key). keys is every key
+	// the mapping may hold: any other is reported at its line. ok is false
+	// when key is absent, null or not a mapping (reported).
+	Section(key string, keys ...string) (section Fields, ok bool)
 }
 
 // Registry is a set of kinds, looked up by type. Tests make their own

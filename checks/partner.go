@@ -42,6 +42,8 @@ type Partner struct {
 	ClientSecret secret.Value
 	Scope        string
 	AuthStyle    AuthStyle
+	// Verify, when set, sends the issued token once to the partner's own API.
+	Verify *Verify
 }
 
 var _ Check = (*Partner)(nil)
@@ -61,14 +63,18 @@ func (p *Partner) Fingerprint() string { return p.ClientSecret.Fingerprint() }
 // Run implements Check.
 func (p *Partner) Run(ctx context.Context) Result {
 	res := Result{Check: p.Name(), Type: TypePartner, Endpoint: p.Endpoint(), Fingerprint: p.Fingerprint(), Started: time.Now()}
-	v, status := p.ask(ctx)
+	v, status, token := p.ask(ctx)
+	if v.Outcome == OK && p.Verify != nil {
+		v, status = p.deepen(ctx, v, token)
+	}
 	res.Outcome, res.Detail, res.HTTPStatus, res.ExpiresIn = v.Outcome, v.Detail, status, v.ExpiresIn
 	res.Duration = time.Since(res.Started)
 	res.Interrupted = ctx.Err() != nil && status == 0
 	return res
 }
 
-func (p *Partner) ask(ctx context.Context) (Verdict, int) {
+// ask requests a token; token is the one issued, when the verdict is OK.
+func (p *Partner) ask(ctx context.Context) (v Verdict, status int, token string) {
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {p.scope()}}
 	basic := p.basicCredentials()
 	if p.AuthStyle != AuthBasic {
@@ -78,7 +84,7 @@ func (p *Partner) ask(ctx context.Context) (Verdict, int) {
 	secrets := []string{p.ClientSecret.Reveal(), url.QueryEscape(p.ClientSecret.Reveal()), basic}
 	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(p.Host, "/")+"/security/oauth/token", strings.NewReader(form.Encode()))
 	if err != nil {
-		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrubber(secrets...)(err.Error())}, 0
+		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrubber(secrets...)(err.Error())}, 0, ""
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -89,12 +95,16 @@ func (p *Partner) ask(ctx context.Context) (Verdict, int) {
 	if err != nil {
 		v := ClassifyError(err, p.Timeout)
 		v.Detail = scrubber(secrets...)(v.Detail)
-		return v, a.Status
+		return v, a.Status, ""
 	}
 	// The token the partner issued is a secret too: it must not be quoted
 	// back, even from a body that does not parse.
 	secrets = append(secrets, issuedTokens(a.Body)...)
-	return ClassifyPartner(a, scrubber(secrets...)), a.Status
+	v = ClassifyPartner(a, scrubber(secrets...))
+	if v.Outcome == OK {
+		token = AccessToken(a.Body)
+	}
+	return v, a.Status, token
 }
 
 func (p *Partner) scope() string {

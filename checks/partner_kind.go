@@ -17,7 +17,7 @@ var _ Kind = PartnerKind{}
 func (PartnerKind) Type() string { return TypePartner }
 
 // Decode implements Kind: host, client_id, client_secret or
-// client_secret_file, scope and auth_style.
+// client_secret_file, scope, auth_style and verify.
 func (PartnerKind) Decode(f Fields) Spec {
 	s := PartnerSpec{
 		Host:         f.URL("host", ""),
@@ -26,6 +26,7 @@ func (PartnerKind) Decode(f Fields) Spec {
 		Scope:        f.String("scope", DefaultScope),
 		AuthStyle: AuthStyle(f.Enum("auth_style", string(AuthForm),
 			"form (credentials in the body, the default) or basic (HTTP Basic header)", string(AuthForm), string(AuthBasic))),
+		Verify: decodeVerify(f),
 	}
 	if !f.Has("host") {
 		f.Missing("host", "the partner's base URL, like https://partner.example.com")
@@ -63,6 +64,8 @@ type PartnerSpec struct {
 	ClientSecret secret.Value
 	Scope        string
 	AuthStyle    AuthStyle
+	// Verify is the deep check; nil for none.
+	Verify *Verify
 }
 
 var _ Spec = PartnerSpec{}
@@ -78,5 +81,5 @@ func (s PartnerSpec) Secrets() []secret.Value { return credentials(s.ClientSecre
 
 // Build implements Spec.
 func (s PartnerSpec) Build(t Target) Check {
-	return &Partner{Target: t, Host: s.Host, ClientID: s.ClientID, ClientSecret: s.ClientSecret, Scope: s.Scope, AuthStyle: s.AuthStyle}
+	return &Partner{Target: t, Host: s.Host, ClientID: s.ClientID, ClientSecret: s.ClientSecret, Scope: s.Scope, AuthStyle: s.AuthStyle, Verify: s.Verify}
 }

@@ -16,7 +16,7 @@ import (
 // Exit statuses of ../shared/CONTRACT.md.
 const (
 	exitOK          = 0 // finished, everything delivered
-	exitNotOK       = 1 // --strict: some check is not ok
+	exitNotOK       = 1 // --strict: some check is not ok; conformance: an item failed
 	exitUsage       = 2 // configuration or usage error: nothing was checked
 	exitUndelivered = 3 // something could not be delivered or saved
 
@@ -31,6 +31,7 @@ Usage:
   tokenwatch serve    [--config F] [--listen ADDR]
   tokenwatch validate [--config F]
   tokenwatch doctor   [--config F] [--output text|json]
+  tokenwatch conformance [--config F] [--output text|json|junit] CHECK...
   tokenwatch demo
   tokenwatch version
 
@@ -73,6 +74,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return cmdDemo(ctx, rest, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(ctx, rest, stdout, stderr)
+	case "conformance":
+		return cmdConformance(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		return cmdVersion(stdout)
 	case "help", "-h", "--help":

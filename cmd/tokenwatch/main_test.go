@@ -40,10 +40,14 @@ func newEchoingAPI(t *testing.T) *echoingAPI {
 		sent := r.Header.Get("Authorization") + " " + r.PostForm.Get("client_secret")
 		w.Header().Set("Content-Type", "application/json")
 		switch api.step.Load() % 7 {
-		case 0: // ok
-			if r.URL.Path == "/api/v1/test" {
+		case 0: // ok, but the partner's own API rejects the issued token
+			switch r.URL.Path {
+			case "/api/v1/test":
 				fmt.Fprint(w, `{"message":"OK"}`)
-			} else {
+			case "/api/orders":
+				w.WriteHeader(401)
+				fmt.Fprintf(w, `{"error":"invalid_token","error_description":"rejected %s"}`, sent)
+			default:
 				fmt.Fprintf(w, `{"access_token":%q,"expires_in":300}`, secretIssued)
 			}
 		case 1: // invalid
@@ -98,7 +102,8 @@ checks:
   - {name: courier, type: courier, base_url: %s, token: "${COURIER_TOKEN}"}
   - {name: partner, type: partner_oauth, host: %s, client_id: %s, client_secret: %s}
   - {name: partner-basic, type: partner_oauth, host: %s, client_id: %s, client_secret: %s, auth_style: basic}
-`, slackYAML, dir, api.URL, api.URL, partnerClient, secretClient, api.URL, partnerClient, secretClient)
+  - {name: partner-deep, type: partner_oauth, host: %s, client_id: %s, client_secret: %s, verify: {path: /api/orders}}
+`, slackYAML, dir, api.URL, api.URL, partnerClient, secretClient, api.URL, partnerClient, secretClient, api.URL, partnerClient, secretClient)
 			path := filepath.Join(dir, "config.yaml")
 			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)

@@ -120,6 +120,28 @@ func (f *checkFields) Warnf(key, format string, args ...any) {
 	f.p.warnf(f.at(key), "%s: %s", f.where, fmt.Sprintf(format, args...))
 }
 
+// Section implements checks.Fields.
+func (f *checkFields) Section(key string, keys ...string) (checks.Fields, bool) {
+	v := f.node(key)
+	if v == nil {
+		return nil, false
+	}
+	where := f.where + ": " + key
+	entries, ok := f.p.entries(v, where)
+	if !ok {
+		return nil, false
+	}
+	values := map[string]*yaml.Node{}
+	for _, e := range entries {
+		if !slices.Contains(keys, e.key.Value) {
+			f.p.errorf(e.key, "%s: unknown key %q%s", where, e.key.Value, suggest(e.key.Value, keys))
+			continue
+		}
+		values[e.key.Value] = e.value
+	}
+	return &checkFields{p: f.p, check: resolve(v), where: where, values: values, asked: map[string]bool{}}, true
+}
+
 // at is where a problem about key is shown: its value, else the check.
 func (f *checkFields) at(key string) *yaml.Node {
 	if v := f.node(key); v != nil {
@@ -163,3 +185,10 @@ func (keyRecorder) Errorf(string, string, ...any) {}
 
 // Warnf implements checks.Fields.
 func (keyRecorder) Warnf(string, string, ...any) {}
+
+// Section implements checks.Fields: the key is the kind's; the section's
+// own keys are checked by the section.
+func (r keyRecorder) Section(key string, _ ...string) (checks.Fields, bool) {
+	r[key] = true
+	return keyRecorder{}, false
+}
