@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -290,14 +289,8 @@ func (p *parser) httpURL(n *yaml.Node, key, raw string, carriesSecret bool) *url
 	return u
 }
 
-// validSchedule parses a robfig/cron spec. The parser panics on some inputs
-// ("TZ=UTC" with nothing after it), so it runs inside a recover.
-func validSchedule(spec string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	_, err = cron.ParseStandard(spec)
+// validSchedule reports whether spec is a robfig/cron spec.
+func validSchedule(spec string) error {
+	_, err := parseSchedule(spec)
 	return err
 }
