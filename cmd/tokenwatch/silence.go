@@ -139,7 +139,8 @@ func silenceAdd(cfg *config.Config, f silenceFlags, args []string, stdout, stder
 	var added state.Silence
 	code := changeState(cfg.State.Path, f.wait, "silence add", stderr, scrub, func(st *state.File, now time.Time) (int, error) {
 		st.PruneSilences(now)
-		s, err := st.AddSilence(names, now.Add(d), f.reason, by, now)
+		// A secret pasted into the reason is not kept: the state holds none.
+		s, err := st.AddSilence(names, now.Add(d), scrub.Scrub(f.reason), scrub.Scrub(by), now)
 		if err != nil {
 			return exitUsage, err
 		}
@@ -236,7 +237,7 @@ func silenceList(cfg *config.Config, output string, args []string, stdout, stder
 	now := time.Now()
 	list := []silenceStatus{}
 	for _, s := range st.ActiveSilences(now) {
-		list = append(list, silenceStatus{ID: s.ID, Checks: s.Checks, Until: stamp(s.Until), Reason: s.Reason, By: s.By, until: s.Until})
+		list = append(list, silenceOf(s, scrub))
 	}
 	if output == "json" {
 		data, _ := json.MarshalIndent(struct {

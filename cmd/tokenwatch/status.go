@@ -154,9 +154,16 @@ func buildStatus(cfg *config.Config, st *state.File, now time.Time, scrub *secre
 		}
 	}
 	for _, s := range st.ActiveSilences(now) {
-		view.Silences = append(view.Silences, silenceStatus{ID: s.ID, Checks: s.Checks, Until: stamp(s.Until), Reason: s.Reason, By: s.By, until: s.Until})
+		view.Silences = append(view.Silences, silenceOf(s, scrub))
 	}
 	return view
+}
+
+// silenceOf is a silence as status and silence list show it. Its words were
+// typed by a person; one who pasted a secret into --reason does not see it
+// shown back.
+func silenceOf(s state.Silence, scrub *secret.Scrubber) silenceStatus {
+	return silenceStatus{ID: s.ID, Checks: s.Checks, Until: stamp(s.Until), Reason: scrub.Scrub(s.Reason), By: scrub.Scrub(s.By), until: s.Until}
 }
 
 // checkOf is one check's line of the picture.
@@ -167,9 +174,8 @@ func checkOf(cfg *config.Config, st *state.File, c config.Check, now time.Time, 
 		cs.since = rec.OutcomeSince
 		cs.Since = optStamp(rec.OutcomeSince)
 		cs.FailuresInRow = rec.FailuresInRow
-		cs.Fingerprint = ptr(rec.Fingerprint)
-		if rec.Fingerprint == "" {
-			cs.Fingerprint = nil
+		if rec.Fingerprint != "" {
+			cs.Fingerprint = ptr(rec.Fingerprint)
 		}
 		cs.Flapping = rec.Flapping()
 		cs.lastRun, cs.httpStatus, cs.detail = rec.LastRun, rec.HTTPStatus, scrub.Scrub(rec.Detail)
@@ -178,7 +184,7 @@ func checkOf(cfg *config.Config, st *state.File, c config.Check, now time.Time, 
 			cs.alertSince, cs.alertNotified = a.Since, a.LastNotified
 		}
 	}
-	if until, reason, ok := silencedBy(cfg, st, c.Name, now); ok {
+	if until, reason, ok := silencedBy(cfg, st, c.Name, now, scrub); ok {
 		cs.silencedUntil = until
 		cs.SilencedUntil, cs.SilenceReason = ptr(stamp(until)), ptr(reason)
 	}
@@ -187,9 +193,9 @@ func checkOf(cfg *config.Config, st *state.File, c config.Check, now time.Time, 
 
 // silencedBy says whether check is silenced at now, until when and why: by
 // a silence or an open maintenance window, whichever ends later.
-func silencedBy(cfg *config.Config, st *state.File, check string, now time.Time) (until time.Time, reason string, ok bool) {
+func silencedBy(cfg *config.Config, st *state.File, check string, now time.Time, scrub *secret.Scrubber) (until time.Time, reason string, ok bool) {
 	if s, found := st.SilenceFor(check, now); found {
-		until, reason, ok = s.Until, s.Reason, true
+		until, reason, ok = s.Until, scrub.Scrub(s.Reason), true
 	}
 	if w, end, open := cfg.MaintenanceWindow(check, now); open && end.After(until) {
 		until, reason, ok = end, fmt.Sprintf("maintenance window %s (%s)", w.Schedule, shortDuration(w.Duration)), true

@@ -410,3 +410,50 @@ func TestStatusUsage(t *testing.T) {
 		})
 	}
 }
+
+// A server's hostile words in a record's detail reach the terminal as
+// visible escapes; a secret pasted into a silence's reason is kept nowhere.
+func TestStatusHostileWordsAndSecrets(t *testing.T) {
+	t.Parallel()
+	cfgPath, statePath := onCallConfig(t)
+	writeOnCallState(t, cfgPath, statePath, time.Now())
+	store, err := state.Open(statePath, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := store.Load(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Checks["courier-main"].Detail = "denied: " + terminalAttack
+	if err := store.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	if code, _, stderr := run("silence", "add", "partner-acme", "--for", "1h", "--reason", "new secret s3cr3t-acme deployed", "--config", cfgPath); code != exitOK {
+		t.Fatalf("silence add: exit %d\n%s", code, stderr)
+	}
+	var all strings.Builder
+	for _, args := range [][]string{{"status"}, {"status", "--output", "json"}, {"silence", "list"}, {"silence", "list", "--output", "json"}} {
+		code, stdout, stderr := run(append(args, "--config", cfgPath)...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		all.WriteString(stdout + stderr)
+		if strings.ContainsAny(stdout, "\x1b\x07\u009b\u202e") {
+			t.Errorf("%v: a terminal control reached stdout: %q", args, stdout)
+		}
+	}
+	data, _ := os.ReadFile(statePath)
+	all.Write(data)
+	if strings.Contains(all.String(), "s3cr3t-acme") {
+		t.Error("the secret pasted into --reason was kept or shown")
+	}
+	if !strings.Contains(all.String(), "new secret [redacted] deployed") {
+		t.Errorf("the reason is not kept, scrubbed:\n%s", all.String())
+	}
+	// The detail is shown, its controls as visible escapes.
+	if _, stdout, _ := run("status", "--config", cfgPath); !strings.Contains(lineWith(stdout, "courier-main"), `denied: \x1b[2J`) {
+		t.Errorf("the detail is not shown escaped:\n%s", stdout)
+	}
+}
