@@ -36,7 +36,7 @@ checks:
 
 // writeOnCallState saves a state in which courier-main has an active
 // invalid alert and a message waiting, partner-acme is ok but flapping and
-// silenced, and partner-beta never ran.
+// silenced, partner-beta never ran, and an egress incident is open.
 func writeOnCallState(t *testing.T, cfgPath, statePath string, now time.Time) (silenceID string) {
 	t.Helper()
 	cfg, problems := config.Load(cfgPath, config.OSEnv)
@@ -76,6 +76,7 @@ func writeOnCallState(t *testing.T, cfgPath, statePath string, now time.Time) (s
 		t.Fatal(err)
 	}
 	st.LastSuccess = now.Add(-time.Minute)
+	st.Egress = &state.Egress{Since: since, NotifiedAt: since, Checks: 3}
 	if err := store.Save(st); err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +243,8 @@ func TestStatusText(t *testing.T) {
 		return ""
 	}
 	for _, want := range []struct{ prefix, has string }{
+		{"State " + statePath, "last complete run"},
+		{"OUR OWN NETWORK", "every endpoint unreachable since"},
 		{"CHECK", "SILENCED"},
 		{"courier-main", "invalid since 2h0m ago, notified 1h0m ago"},
 		{"courier-main", "3f2a9c1e"},
