@@ -235,7 +235,7 @@ func writeStatusText(w io.Writer, v statusView, path string, now time.Time) {
 		fmt.Fprintf(w, "State %s: last complete run %s.\n", p(path), when(v.lastSuccess, now))
 	}
 	if v.egress != nil {
-		fmt.Fprintf(w, "OUR OWN NETWORK: every endpoint unreachable since %s (%d checks): suspect our egress, DNS or proxy.\n", when(v.egress.Since, now), v.egress.Checks)
+		fmt.Fprintf(w, "OUR OWN NETWORK: all %d checks unreachable since %s: suspect our egress, DNS or proxy.\n", v.egress.Checks, when(v.egress.Since, now))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -272,7 +272,7 @@ func statusRow(c checkStatus, now time.Time) []string {
 		}
 		return row
 	}
-	row := []string{p(c.Name), p(c.Type), p(*c.Outcome), whenOrDash(c.since, now), fmt.Sprint(c.FailuresInRow), "-", "-", "-", "-", whenOrDash(c.lastRun, now), "-"}
+	row := []string{p(c.Name), p(c.Type), p(*c.Outcome), agoOrDash(c.since, now), fmt.Sprint(c.FailuresInRow), "-", "-", "-", "-", agoOrDash(c.lastRun, now), "-"}
 	if c.Alert != nil {
 		row[5] = fmt.Sprintf("%s since %s, notified %s", p(c.Alert.Outcome), ago(c.alertSince, now), ago(c.alertNotified, now))
 	}
@@ -320,17 +320,24 @@ func optStamp(t time.Time) *string {
 
 func ptr[T any](v T) *T { return &v }
 
-// when is a time for a person: in UTC to the minute, and how long ago or
-// how soon, so nobody does the arithmetic at 3 a.m.
+// when is a time for a person: in UTC to the minute (the date only when it
+// is not today's), and how long ago or how soon, so nobody does the
+// arithmetic at 3 a.m.
 func when(t, now time.Time) string {
-	return t.UTC().Format("2006-01-02 15:04Z") + " (" + ago(t, now) + ")"
+	shown := t.UTC().Round(time.Minute) // as ago rounds: 06:59:31 is 07:00, "now"
+	layout := "15:04Z"
+	if shown.Format(time.DateOnly) != now.UTC().Format(time.DateOnly) {
+		layout = "2006-01-02 15:04Z"
+	}
+	return shown.Format(layout) + " (" + ago(t, now) + ")"
 }
 
-func whenOrDash(t, now time.Time) string {
+// agoOrDash is ago, or "-" for a time that never was.
+func agoOrDash(t, now time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return when(t, now)
+	return ago(t, now)
 }
 
 // ago is how far t is from now, to the nearest minute: "5m ago", "in 1h55m", "2d3h ago".
@@ -345,16 +352,21 @@ func ago(t, now time.Time) string {
 	}
 }
 
-// roughly is a duration in at most two units: "45m", "3h5m", "2d3h".
+// roughly is a duration in at most two units, the second left out when it
+// is zero: "45m", "3h5m", "2h", "2d3h".
 func roughly(d time.Duration) string {
 	const day = 24 * time.Hour
+	big, small, bigUnit, smallUnit := d/time.Minute, time.Duration(0), "m", ""
 	switch {
 	case d >= day:
-		return fmt.Sprintf("%dd%dh", d/day, (d%day)/time.Hour)
+		big, small, bigUnit, smallUnit = d/day, (d%day)/time.Hour, "d", "h"
 	case d >= time.Hour:
-		return fmt.Sprintf("%dh%dm", d/time.Hour, (d%time.Hour)/time.Minute)
+		big, small, bigUnit, smallUnit = d/time.Hour, (d%time.Hour)/time.Minute, "h", "m"
 	}
-	return fmt.Sprintf("%dm", d/time.Minute)
+	if small == 0 {
+		return fmt.Sprintf("%d%s", big, bigUnit)
+	}
+	return fmt.Sprintf("%d%s%d%s", big, bigUnit, small, smallUnit)
 }
 
 // shortDuration is a duration as a person writes it: 2h, 90m, 1h30m.

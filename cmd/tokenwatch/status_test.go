@@ -244,9 +244,9 @@ func TestStatusText(t *testing.T) {
 	}
 	for _, want := range []struct{ prefix, has string }{
 		{"State " + statePath, "last complete run"},
-		{"OUR OWN NETWORK", "every endpoint unreachable since"},
+		{"OUR OWN NETWORK", "all 3 checks unreachable since"},
 		{"CHECK", "SILENCED"},
-		{"courier-main", "invalid since 2h0m ago, notified 1h0m ago"},
+		{"courier-main", "invalid since 2h ago, notified 1h ago"},
 		{"courier-main", "3f2a9c1e"},
 		{"courier-main", "token rejected (HTTP 401)"},
 		{"partner-acme", "(in 1h30m): acme maintenance"},
@@ -458,5 +458,33 @@ func TestStatusHostileWordsAndSecrets(t *testing.T) {
 	// The detail is shown, its controls as visible escapes.
 	if _, stdout, _ := run("status", "--config", cfgPath); !strings.Contains(lineWith(stdout, "courier-main"), `denied: \x1b[2J`) {
 		t.Errorf("the detail is not shown escaped:\n%s", stdout)
+	}
+}
+
+// Times in the table read at a glance: today's as a clock time, others
+// with their date, each with how long ago or how soon, to the minute.
+func TestWhenAndAgo(t *testing.T) {
+	now := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{now, "07:00Z (now)"},
+		{now.Add(-29 * time.Second), "07:00Z (now)"},
+		{now.Add(-5 * time.Minute), "06:55Z (5m ago)"},
+		{now.Add(-2 * time.Hour), "05:00Z (2h ago)"},
+		{now.Add(-(2*time.Hour + 5*time.Minute)), "04:55Z (2h5m ago)"},
+		{now.Add(90*time.Minute - 10*time.Second), "08:30Z (in 1h30m)"},
+		{now.Add(-8 * time.Hour), "2026-11-21 23:00Z (8h ago)"},
+		{now.Add(51 * time.Hour), "2026-11-24 10:00Z (in 2d3h)"},
+		{now.Add(30 * 24 * time.Hour), "2026-12-22 07:00Z (in 30d)"},
+		{time.Date(2026, 11, 22, 9, 0, 0, 0, time.FixedZone("MSK", 3*3600)), "06:00Z (1h ago)"},
+	} {
+		if got := when(tc.at, now); got != tc.want {
+			t.Errorf("when(%s) = %q, want %q", tc.at, got, tc.want)
+		}
+	}
+	if got := agoOrDash(time.Time{}, now); got != "-" {
+		t.Errorf("a time that never was: %q", got)
 	}
 }
