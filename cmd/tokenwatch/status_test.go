@@ -488,3 +488,26 @@ func TestWhenAndAgo(t *testing.T) {
 		t.Errorf("a time that never was: %q", got)
 	}
 }
+
+// A state.path that names a directory is exit 3 for status and silence,
+// saying what is wrong; the directory is left as it is.
+func TestStatePathNotAFile(t *testing.T) {
+	t.Parallel()
+	cfgPath, statePath := onCallConfig(t)
+	if err := os.Mkdir(statePath, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"status"},
+		{"silence", "list"},
+		{"silence", "add", "courier-main", "--for", "1h", "--reason", "r"},
+	} {
+		code, _, stderr := run(append(args, "--config", cfgPath)...)
+		if code != exitUndelivered || !strings.Contains(stderr, "state.path must name tokenwatch's own state file") {
+			t.Errorf("%v: exit %d, want 3\n%s", args, code, stderr)
+		}
+	}
+	if info, err := os.Stat(statePath); err != nil || !info.IsDir() {
+		t.Errorf("the directory was touched: %v", err)
+	}
+}
