@@ -122,8 +122,9 @@ func (m Maintenance) OpenUntil(now time.Time) (time.Time, bool) {
 	return start.Add(m.Duration).UTC(), true
 }
 
-// MaintenanceWindow returns the open maintenance window covering check at
-// now that ends last, and its end; ok is false when none is open.
+// MaintenanceWindow says whether a maintenance window covering check is
+// open at now: the open one that ends last, and its end (the latest end
+// among open windows); ok is false when none is open.
 func (c *Config) MaintenanceWindow(check string, now time.Time) (w Maintenance, until time.Time, ok bool) {
 	for _, m := range c.Maintenance {
 		if !m.covers(check) {
@@ -134,13 +135,6 @@ func (c *Config) MaintenanceWindow(check string, now time.Time) (w Maintenance, 
 		}
 	}
 	return w, until, ok
-}
-
-// MaintenanceFor says whether a maintenance window covering check is open
-// at now, and until when (the latest end among open windows).
-func (c *Config) MaintenanceFor(check string, now time.Time) (until time.Time, ok bool) {
-	_, until, ok = c.MaintenanceWindow(check, now)
-	return until, ok
 }
 
 // maintenance reads the maintenance section: a list of windows, each

@@ -105,7 +105,7 @@ func TestMaintenanceProblems(t *testing.T) {
 // A window is open from each start of its schedule for its duration, in
 // the schedule's zone, DST included; the latest end among open windows
 // covering a check wins.
-func TestMaintenanceFor(t *testing.T) {
+func TestMaintenanceWindowOpenUntil(t *testing.T) {
 	window := func(checks []string, schedule string, d time.Duration) Maintenance {
 		m, err := NewMaintenance(checks, schedule, d)
 		if err != nil {
@@ -153,7 +153,7 @@ func TestMaintenanceFor(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &Config{Maintenance: tc.windows}
-			until, ok := cfg.MaintenanceFor(tc.check, utc(tc.now))
+			_, until, ok := cfg.MaintenanceWindow(tc.check, utc(tc.now))
 			if tc.until == "" {
 				if ok {
 					t.Fatalf("open until %s, want closed", until)
@@ -224,7 +224,7 @@ func TestExampleMaintenanceSectionIsValid(t *testing.T) {
 	if len(problems) > 0 || len(cfg.Maintenance) != 1 {
 		t.Fatalf("the example's maintenance section %q: problems %v", section, problems)
 	}
-	if until, ok := cfg.MaintenanceFor("partner-acme", utc("2026-11-22T00:30:00Z")); !ok || !until.Equal(utc("2026-11-22T01:00:00Z")) {
+	if _, until, ok := cfg.MaintenanceWindow("partner-acme", utc("2026-11-22T00:30:00Z")); !ok || !until.Equal(utc("2026-11-22T01:00:00Z")) {
 		t.Errorf("Sunday 03:30 Moscow time: open %v until %s, want until 01:00 UTC", ok, until)
 	}
 }

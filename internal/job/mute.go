@@ -9,29 +9,48 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/state"
 )
 
-// mutes is the mute of every configured check that is silenced at now (a
-// silence in the state, or an open maintenance window), by check name.
+// mutes is the mute of every configured check that is silenced at now, by
+// check name: its silence in the state or its open maintenance window,
+// whichever ends later. Each silence and window is read once, not once per
+// check: at 10,000 checks and 1,000 silences, asking per check took most
+// of a second per pass.
 func (j *Job) mutes(st *state.File, now time.Time) map[string]alert.Mute {
+	idx := j.index()
 	out := map[string]alert.Mute{}
-	for _, c := range j.Config.Checks {
-		if m := muteFor(j.Config, st, c.Name, now); m.Active(now) {
-			out[c.Name] = m
+	// Soonest-ending first: the last silence naming a check ends last.
+	for _, s := range st.ActiveSilences(now) {
+		m := alert.Mute{Until: s.Until, Reason: s.Reason, By: s.By}
+		for _, name := range s.Checks {
+			if _, configured := idx.byName[name]; configured {
+				out[name] = m
+			}
+		}
+	}
+	for _, w := range j.Config.Maintenance {
+		until, open := w.OpenUntil(now)
+		if !open {
+			continue
+		}
+		m := alert.Mute{Until: until, Reason: w.Schedule, Window: true}
+		for _, name := range windowChecks(w, j.Config.Checks) {
+			if until.After(out[name].Until) {
+				out[name] = m
+			}
 		}
 	}
 	return out
 }
 
-// muteFor is what silences check at now: its silence or its maintenance
-// window, whichever ends later (the zero Mute when neither).
-func muteFor(cfg *config.Config, st *state.File, check string, now time.Time) alert.Mute {
-	var m alert.Mute
-	if s, ok := st.SilenceFor(check, now); ok {
-		m = alert.Mute{Until: s.Until, Reason: s.Reason, By: s.By}
+// windowChecks are the names of the checks w covers.
+func windowChecks(w config.Maintenance, list []config.Check) []string {
+	if w.Checks != nil {
+		return w.Checks
 	}
-	if w, until, ok := cfg.MaintenanceWindow(check, now); ok && until.After(m.Until) {
-		m = alert.Mute{Until: until, Reason: w.Schedule, Window: true}
+	names := make([]string, len(list))
+	for i, c := range list {
+		names[i] = c.Name
 	}
-	return m
+	return names
 }
 
 // egressEvidence is whether a result that ran tells about our own network.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/state"
 	"github.com/tokenwatch/tokenwatch/internal/testkit"
 	"github.com/tokenwatch/tokenwatch/notify"
@@ -234,5 +235,40 @@ func TestEgressFailuresAreNoFlappingChanges(t *testing.T) {
 	}
 	if held.Outcome != checks.Unavailable || held.FailuresInRow != 2 {
 		t.Errorf("track %+v: the outcome and counts still move", held)
+	}
+}
+
+// A check's mute is its silence or its open window, whichever ends later;
+// the silence that ends last among several; none for a check neither
+// covers; a silence of a check no longer configured mutes nothing.
+func TestMutesLaterEndWins(t *testing.T) {
+	now := time.Date(2026, 11, 22, 3, 10, 0, 0, time.UTC)
+	w, err := config.NewMaintenance([]string{"a", "b"}, "0 3 * * *", time.Hour) // open until 04:00
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Checks: []config.Check{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}, Maintenance: []config.Maintenance{w}}
+	st := state.New()
+	for _, s := range []struct {
+		checks []string
+		until  time.Duration
+	}{{[]string{"a", "b"}, 30 * time.Minute}, {[]string{"b", "gone"}, 2 * time.Hour}, {[]string{"c"}, time.Hour}, {[]string{"c"}, 20 * time.Minute}} {
+		if _, err := st.AddSilence(s.checks, now.Add(s.until), "maintenance", "alice", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := (&Job{Config: cfg}).mutes(st, now)
+	want := map[string]alert.Mute{
+		"a": {Until: time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC), Reason: "0 3 * * *", Window: true},
+		"b": {Until: now.Add(2 * time.Hour), Reason: "maintenance", By: "alice"},
+		"c": {Until: now.Add(time.Hour), Reason: "maintenance", By: "alice"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("mutes %+v, want %+v", got, want)
+	}
+	for name, m := range want {
+		if g := got[name]; !g.Until.Equal(m.Until) || g.Reason != m.Reason || g.By != m.By || g.Window != m.Window {
+			t.Errorf("%s: %+v, want %+v", name, g, m)
+		}
 	}
 }
