@@ -183,7 +183,7 @@ func (p *parser) window(n *yaml.Node, where string, names map[string]bool) (Main
 			}
 			sched, err := parseWindowSchedule(s)
 			if err != nil {
-				p.errorf(v, "%s.schedule: %s: %v", where, shown(v, s), err)
+				p.errorf(v, "%s.schedule: %s is not a window's schedule%s", where, shown(v, s), because(v, s, err))
 				return
 			}
 			spec, starts = s, sched

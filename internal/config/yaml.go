@@ -174,6 +174,16 @@ func shown(n *yaml.Node, expanded string) string {
 	return strconv.Quote(expanded)
 }
 
+// because is err as the tail of a message about the value at n, unless
+// the value came from ${VAR} expansion: parsers quote what they were
+// given, which may be a secret put in the wrong variable.
+func because(n *yaml.Node, expanded string, err error) string {
+	if n.Value != expanded {
+		return " (the error is not shown: it would quote the variable's value)"
+	}
+	return ": " + err.Error()
+}
+
 // positive reads a whole number of at least 1.
 func (p *parser) positive(n *yaml.Node, key string, dst *int) {
 	s, ok := p.str(n, key)
