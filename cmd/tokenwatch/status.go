@@ -144,8 +144,9 @@ func buildStatus(cfg *config.Config, st *state.File, now time.Time, scrub *secre
 	st.Prune(ids) // in memory only: nothing is saved
 	view := statusView{Checks: []checkStatus{}, Pending: []pendingStatus{}, Silences: []silenceStatus{},
 		lastSuccess: st.LastSuccess, egress: st.Egress}
+	open := openWindows(cfg, now)
 	for _, c := range cfg.Checks {
-		view.Checks = append(view.Checks, checkOf(cfg, st, c, now, scrub))
+		view.Checks = append(view.Checks, checkOf(st, open, c, now, scrub))
 	}
 	for _, notifier := range slices.Sorted(maps.Keys(st.Outboxes)) {
 		for _, p := range st.Outbox(notifier) {
@@ -167,7 +168,7 @@ func silenceOf(s state.Silence, scrub *secret.Scrubber) silenceStatus {
 }
 
 // checkOf is one check's line of the picture.
-func checkOf(cfg *config.Config, st *state.File, c config.Check, now time.Time, scrub *secret.Scrubber) checkStatus {
+func checkOf(st *state.File, open []openWindow, c config.Check, now time.Time, scrub *secret.Scrubber) checkStatus {
 	cs := checkStatus{Name: c.Name, Type: c.Type}
 	if rec, ok := st.Checks[c.Name]; ok && rec.Outcome != "" {
 		cs.Outcome = ptr(string(rec.Outcome))
@@ -184,21 +185,42 @@ func checkOf(cfg *config.Config, st *state.File, c config.Check, now time.Time, 
 			cs.alertSince, cs.alertNotified = a.Since, a.LastNotified
 		}
 	}
-	if until, reason, ok := silencedBy(cfg, st, c.Name, now, scrub); ok {
+	if until, reason, ok := silencedBy(st, open, c.Name, now, scrub); ok {
 		cs.silencedUntil = until
 		cs.SilencedUntil, cs.SilenceReason = ptr(stamp(until)), ptr(reason)
 	}
 	return cs
 }
 
+// openWindow is a maintenance window open at now, and its end.
+type openWindow struct {
+	config.Maintenance
+	until time.Time
+}
+
+// openWindows are the windows open at now, each searched once: searching a
+// schedule per check cost status 0.65 s at 10,000 checks under one window.
+func openWindows(cfg *config.Config, now time.Time) []openWindow {
+	var open []openWindow
+	for _, w := range cfg.Maintenance {
+		if until, ok := w.OpenUntil(now); ok {
+			open = append(open, openWindow{w, until})
+		}
+	}
+	return open
+}
+
 // silencedBy says whether check is silenced at now, until when and why: by
-// a silence or an open maintenance window, whichever ends later.
-func silencedBy(cfg *config.Config, st *state.File, check string, now time.Time, scrub *secret.Scrubber) (until time.Time, reason string, ok bool) {
+// a silence or an open maintenance window (one without checks covers
+// every check), whichever ends later.
+func silencedBy(st *state.File, open []openWindow, check string, now time.Time, scrub *secret.Scrubber) (until time.Time, reason string, ok bool) {
 	if s, found := st.SilenceFor(check, now); found {
 		until, reason, ok = s.Until, scrub.Scrub(s.Reason), true
 	}
-	if w, end, open := cfg.MaintenanceWindow(check, now); open && end.After(until) {
-		until, reason, ok = end, fmt.Sprintf("maintenance window %s (%s)", w.Schedule, shortDuration(w.Duration)), true
+	for _, w := range open {
+		if (w.Checks == nil || slices.Contains(w.Checks, check)) && w.until.After(until) {
+			until, reason, ok = w.until, fmt.Sprintf("maintenance window %s (%s)", w.Schedule, shortDuration(w.Duration)), true
+		}
 	}
 	return until, reason, ok
 }
