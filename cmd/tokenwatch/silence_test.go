@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 var silenceIDLine = regexp.MustCompile(`^[0-9a-f]{8}$`)
@@ -243,4 +245,49 @@ func lineWith(text, s string) string {
 		}
 	}
 	return ""
+}
+
+// The whole on-call story through the commands, as a CronJob lives it (each
+// run a new process with only the state file): a silenced check that fails
+// is checked but sends nothing, status shows it silenced; once the silence
+// is removed, the next run alerts and says it was silenced.
+func TestSilenceAcrossRuns(t *testing.T) {
+	t.Parallel()
+	api := forbiddenAPI(t)
+	slack := testkit.NewSlack(t)
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, fmt.Sprintf("slack: {webhook_url: %s}\nstate: {path: %s/state.json}\nchecks:\n  - {name: c, type: courier, base_url: %s, token: abcdefgh}\n",
+		slack.WebhookURL("/services/T/B/x"), dir, api.URL))
+	code, stdout, stderr := run("silence", "add", "c", "--for", "1h", "--reason", "courier maintenance", "--config", cfgPath)
+	if code != exitOK {
+		t.Fatalf("silence add: exit %d\n%s", code, stderr)
+	}
+	id := strings.SplitN(stdout, "\n", 2)[0]
+	if code, _, stderr := run("run", "--config", cfgPath); code != exitOK {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	if p := slack.Payloads(); len(p) != 0 {
+		t.Errorf("a silenced check alerted: %v", p)
+	}
+	_, stdout, _ = run("status", "--output", "json", "--config", cfgPath)
+	var st statusJSON
+	decodeStrict(t, stdout, &st)
+	if c := st.Checks[0]; c.Outcome == nil || *c.Outcome != "forbidden" || c.Alert != nil || c.SilenceReason == nil || *c.SilenceReason != "courier maintenance" {
+		t.Errorf("status after the silenced run: %+v", c)
+	}
+	if code, _, stderr := run("silence", "remove", id, "--config", cfgPath); code != exitOK {
+		t.Fatalf("silence remove: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("run", "--config", cfgPath); code != exitOK {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	p := slack.Payloads()
+	if len(p) != 1 || !strings.Contains(strings.ToLower(p[0]), "silenced") {
+		t.Errorf("after the silence: %d messages, want one alert saying the check was silenced: %v", len(p), p)
+	}
+	_, stdout, _ = run("status", "--output", "json", "--config", cfgPath)
+	decodeStrict(t, stdout, &st)
+	if c := st.Checks[0]; c.Alert == nil || c.Alert.Outcome != "forbidden" || c.SilencedUntil != nil {
+		t.Errorf("status after the alert: %+v", c)
+	}
 }
