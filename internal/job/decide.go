@@ -61,7 +61,8 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			ran = append(ran, r)
 		}
 	}
-	eg := decideEgress(st.Egress, ran, now)
+	open := st.Egress
+	eg := decideEgress(open, ran, now)
 	st.Egress = eg.Incident
 	for _, d := range eg.Decisions {
 		j.enqueue(st, d)
@@ -78,7 +79,7 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			rep.Tracks[r.Check] = rec.Track
 			continue // says nothing about the credential
 		}
-		next, ds := alert.EvaluateMuted(rec.Track, owned(r, c), c.Alert, rep.Mutes[r.Check], now)
+		next, ds := alert.EvaluateMuted(blind(open, eg, rec.Track, r), owned(r, c), c.Alert, rep.Mutes[r.Check], now)
 		if eg.Down {
 			next, ds = withhold(rec.Track, next, ds, now)
 		}

@@ -151,3 +151,19 @@ func unflap(before, next alert.Track, now time.Time) alert.Track {
 	}
 	return next
 }
+
+// blind is track t as the policy must see it in the pass that ends an
+// egress incident (one was open, and this pass is not down): a check whose
+// outage began inside the incident was never seen failing on its own, so
+// what it was before is unknown, and the change it makes now is no
+// flapping change (as a first result makes none). Without this, every
+// check would count one change per outage of our own network (the way
+// back), and flap with it. Only the outcome is blanked: the counts, the
+// alert and the rotation are the track's own.
+func blind(open *state.Egress, eg egressPass, t alert.Track, r checks.Result) alert.Track {
+	if open == nil || eg.Down || t.Outcome != checks.Unavailable || r.Outcome == t.Outcome || t.OutcomeSince.Before(open.Since) {
+		return t
+	}
+	t.Outcome = ""
+	return t
+}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/state"
@@ -210,31 +209,6 @@ func TestSilencedChecksAreNoEgressEvidence(t *testing.T) {
 				t.Errorf("notifications %q, want %q", got, want)
 			}
 		})
-	}
-}
-
-// In a pass where our own network is down, a check's network failure is
-// no flapping change: a check three changes from flapping does not flap
-// (nor is it told) because our network failed, and its changes stay as
-// they were.
-func TestEgressFailuresAreNoFlappingChanges(t *testing.T) {
-	s := alert.DefaultSettings // 4 changes within 1h
-	var tr alert.Track
-	for i, o := range []checks.Outcome{checks.OK, checks.Invalid, checks.OK, checks.Invalid} {
-		// ok, then three changes: the fourth would flap.
-		tr, _ = alert.Evaluate(tr, checks.Result{Check: "a", Outcome: o, HTTPStatus: 200}, s, egressNow.Add(time.Duration(i)*time.Minute))
-	}
-	now := egressNow.Add(5 * time.Minute)
-	next, ds := alert.Evaluate(tr, down("a"), s, now)
-	if len(ds) != 1 || ds[0].Kind != alert.KindFlapping {
-		t.Fatalf("setup: the fourth change must flap: %+v", ds)
-	}
-	held, kept := withhold(tr, next, ds, now)
-	if len(kept) != 0 || held.Flapping() || len(held.Changes) != 3 {
-		t.Errorf("withheld: kept %+v, flapping %v, %d changes; want nothing sent, no flapping, the 3 changes of before", kept, held.Flapping(), len(held.Changes))
-	}
-	if held.Outcome != checks.Unavailable || held.FailuresInRow != 2 {
-		t.Errorf("track %+v: the outcome and counts still move", held)
 	}
 }
 
