@@ -152,9 +152,10 @@ func silenceAdd(cfg *config.Config, f silenceFlags, args []string, stdout, stder
 	}
 	// The id alone on the first line, for scripts: id=$(tokenwatch silence add ... | head -1).
 	fmt.Fprintln(stdout, added.ID)
+	until := added.Until.Round(time.Minute) // to the minute, as status shows it
 	fmt.Fprintf(stdout, "silenced %s for %s, until %s (%s local): %s\n", strings.Join(added.Checks, ", "),
-		notify.Printable(f.duration), added.Until.Format("2006-01-02 15:04 UTC"),
-		added.Until.Local().Format("2006-01-02 15:04 MST"), notify.Printable(added.Reason))
+		notify.Printable(f.duration), until.Format("2006-01-02 15:04 UTC"),
+		until.Local().Format("2006-01-02 15:04 MST"), notify.Printable(added.Reason))
 	return exitOK
 }
 
