@@ -511,3 +511,55 @@ func TestStatePathNotAFile(t *testing.T) {
 		t.Errorf("the directory was touched: %v", err)
 	}
 }
+
+// A format-1 state (the first release's) is read by status as the next run
+// would migrate it, in memory only: the file stays as it is, no backup is
+// written. silence add migrates it as a run does, keeping the original.
+func TestStatusOfFormat1State(t *testing.T) {
+	t.Parallel()
+	original, err := os.ReadFile("../../internal/state/testdata/v1-state.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(statePath, original, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The checks the fixture was written for.
+	cfgPath := writeConfig(t, fmt.Sprintf(`state: {path: %s}
+checks:
+  - {name: courier-main, type: courier, token: abcdefgh}
+  - {name: partner-acme, type: partner_oauth, host: https://partner.example.com, client_id: x, client_secret: abcdefgh}
+`, statePath))
+	code, stdout, stderr := run("status", "--output", "json", "--config", cfgPath)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var got statusJSON
+	decodeStrict(t, stdout, &got)
+	if c := got.Checks[0]; c.Outcome == nil || *c.Outcome != "invalid" || c.Alert == nil || *c.Fingerprint != "3f2a9c1e" {
+		t.Errorf("courier-main from the format-1 state: %+v", c)
+	}
+	if len(got.Pending) != 1 || got.Pending[0].Kind != "reminder" {
+		t.Errorf("the format-1 state's late reminder: %+v", got.Pending)
+	}
+	if data, _ := os.ReadFile(statePath); string(data) != string(original) {
+		t.Error("status rewrote the format-1 state")
+	}
+	if _, err := os.Lstat(statePath + ".v1.bak"); !os.IsNotExist(err) {
+		t.Errorf("status wrote a backup: %v", err)
+	}
+
+	if code, _, stderr := run("silence", "add", "courier-main", "--for", "1h", "--reason", "r", "--config", cfgPath); code != exitOK {
+		t.Fatalf("silence add: exit %d\n%s", code, stderr)
+	}
+	if kept, err := os.ReadFile(statePath + ".v1.bak"); err != nil || string(kept) != string(original) {
+		t.Errorf("silence add migrated without keeping the original: %v", err)
+	}
+	_, stdout, _ = run("status", "--output", "json", "--config", cfgPath)
+	decodeStrict(t, stdout, &got)
+	if c := got.Checks[0]; c.Alert == nil || c.SilenceReason == nil || len(got.Pending) != 1 {
+		t.Errorf("after silence add on a format-1 state, the alert, the reminder or the silence is gone: %+v %+v", c, got.Pending)
+	}
+}
