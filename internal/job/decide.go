@@ -56,11 +56,11 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 	// may hold the pass's outage alerts (see withhold) as each check moves.
 	ran := make([]checks.Result, 0, len(rep.Results))
 	for _, r := range rep.Results {
-		_, muted := rep.Mutes[r.Check]
-		if _, ok := idx.byName[r.Check]; ok && !r.Interrupted && egressEvidence(r, muted) {
+		if _, ok := idx.byName[r.Check]; ok && !r.Interrupted {
 			ran = append(ran, r)
 		}
 	}
+	ran = egressEvidence(ran, rep.Mutes)
 	open := st.Egress
 	eg := decideEgress(open, ran, now)
 	st.Egress = eg.Incident

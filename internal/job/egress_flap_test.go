@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/state"
 	"github.com/tokenwatch/tokenwatch/internal/testkit"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
@@ -82,5 +83,29 @@ func TestEgressOutagesMakeNoCheckFlap(t *testing.T) {
 				t.Fatalf("pass %d: %s flapping %v with changes %+v: our network's outages are no changes of its own", i, name, tr.Flapping(), tr.Changes)
 			}
 		}
+	}
+}
+
+// What the egress policy reads: a silenced check's network failure is left
+// out, its answer comes after every unsilenced check's and names it as
+// silenced, so the egress resolution never quotes a silenced check as if
+// it were not.
+func TestEgressEvidence(t *testing.T) {
+	mutes := map[string]alert.Mute{"s1": {Until: egressNow.Add(time.Hour)}, "s2": {Until: egressNow.Add(time.Hour)}}
+	okResult := func(name string) checks.Result {
+		return checks.Result{Check: name, Outcome: checks.OK, HTTPStatus: 200}
+	}
+	got := egressEvidence([]checks.Result{okResult("s1"), down("s2"), down("a"), okResult("b")}, mutes)
+	var names []string
+	for _, r := range got {
+		names = append(names, r.Check)
+	}
+	if strings.Join(names, ",") != "a,b,s1 (silenced)" {
+		t.Errorf("evidence %v, want a, b, then s1 named as silenced (s2's network failure left out)", names)
+	}
+	back := decideEgress(&state.Egress{Since: egressNow, NotifiedAt: egressNow, Checks: 3},
+		egressEvidence([]checks.Result{okResult("s1"), down("a")}, mutes), egressNow)
+	if len(back.Decisions) != 1 || !strings.HasPrefix(back.Decisions[0].Detail, "s1 (silenced) answered (ok)") {
+		t.Errorf("resolution %+v, want it to name s1 as silenced", back.Decisions)
 	}
 }

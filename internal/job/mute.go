@@ -53,11 +53,23 @@ func windowChecks(w config.Maintenance, list []config.Check) []string {
 	return names
 }
 
-// egressEvidence is whether a result that ran tells about our own network.
-// A silenced check's network failure does not: it is silenced for its
+// egressEvidence is what the results that ran tell about our own network.
+// A silenced check's network failure tells nothing: it is silenced for its
 // endpoint's maintenance, which explains it, and counting it would blame
-// our network for a partner's announced outage. Its answer does: our
-// network works.
-func egressEvidence(r checks.Result, silenced bool) bool {
-	return !silenced || !r.NetworkFailure()
+// our network for a partner's announced outage. Its answer does tell (our
+// network works), after every unsilenced check's: the egress resolution
+// names the first check that answered, and names a silenced one as such.
+func egressEvidence(ran []checks.Result, mutes map[string]alert.Mute) []checks.Result {
+	out := make([]checks.Result, 0, len(ran))
+	var silenced []checks.Result
+	for _, r := range ran {
+		switch _, muted := mutes[r.Check]; {
+		case !muted:
+			out = append(out, r)
+		case !r.NetworkFailure():
+			r.Check += " (silenced)"
+			silenced = append(silenced, r)
+		}
+	}
+	return append(out, silenced...)
 }
