@@ -111,3 +111,34 @@ func TestTableShowsFlapping(t *testing.T) {
 		t.Errorf("JSON checks %+v", decoded.Checks)
 	}
 }
+
+// validate reports every mistake in the maintenance windows at its line
+// (exit 2), and accepts a good window.
+func TestValidateMaintenanceWindows(t *testing.T) {
+	t.Parallel()
+	bad := writeConfig(t, `maintenance:
+  - {checks: [c, nope], schedule: "CRON_TZ=Europe/Mordor 0 2 * * 0", duration: 2h}
+  - {schedule: "0 2 * * 0", duration: 0s}
+  - {schedule: "@every 1h", duration: 1h}
+checks:
+  - {name: c, type: courier, token: abcdefgh}
+`)
+	code, stdout, stderr := run("validate", "--config", bad)
+	if code != exitUsage || stdout != "" {
+		t.Fatalf("exit %d, stdout %q: want 2 and nothing on stdout", code, stdout)
+	}
+	for _, want := range []string{
+		bad + `:2:18: maintenance[0].checks: no check is named "nope"`,
+		bad + `:2:35: maintenance[0].schedule: "CRON_TZ=Europe/Mordor 0 2 * * 0" is not a window's schedule: unknown time zone "Europe/Mordor"`,
+		bad + `:3:39: maintenance[1].duration must be positive, got "0s"`,
+		bad + `:4:16: maintenance[2].schedule: "@every 1h" is not a window's schedule: @every has no fixed times`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	good := writeConfig(t, "maintenance:\n  - {schedule: \"CRON_TZ=Asia/Kolkata 30 1 * * *\", duration: 90m}\nchecks:\n  - {name: c, type: courier, token: abcdefgh}\n")
+	if code, _, stderr := run("validate", "--config", good); code != exitOK {
+		t.Errorf("a good window: exit %d\n%s", code, stderr)
+	}
+}
