@@ -212,14 +212,15 @@ func openWindows(cfg *config.Config, now time.Time) []openWindow {
 
 // silencedBy says whether check is silenced at now, until when and why: by
 // a silence or an open maintenance window (one without checks covers
-// every check), whichever ends later.
+// every check), whichever ends later. A window's reason is worded as `run`
+// words it: "maintenance window" and its schedule.
 func silencedBy(st *state.File, open []openWindow, check string, now time.Time, scrub *secret.Scrubber) (until time.Time, reason string, ok bool) {
 	if s, found := st.SilenceFor(check, now); found {
 		until, reason, ok = s.Until, scrub.Scrub(s.Reason), true
 	}
 	for _, w := range open {
 		if (w.Checks == nil || slices.Contains(w.Checks, check)) && w.until.After(until) {
-			until, reason, ok = w.until, fmt.Sprintf("maintenance window %s (%s)", w.Schedule, shortDuration(w.Duration)), true
+			until, reason, ok = w.until, "maintenance window "+w.Schedule, true
 		}
 	}
 	return until, reason, ok
@@ -389,18 +390,6 @@ func roughly(d time.Duration) string {
 		return fmt.Sprintf("%d%s", big, bigUnit)
 	}
 	return fmt.Sprintf("%d%s%d%s", big, bigUnit, small, smallUnit)
-}
-
-// shortDuration is a duration as a person writes it: 2h, 90m, 1h30m.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // shorten cuts s to at most n characters, marking the cut.
