@@ -60,9 +60,10 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			ran = append(ran, r)
 		}
 	}
-	ran = egressEvidence(ran, rep.Mutes)
+	ran, left := egressEvidence(ran, rep.Mutes)
 	open := st.Egress
 	eg := decideEgress(open, ran, now)
+	notCounted(eg.Decisions, left)
 	st.Egress = eg.Incident
 	for _, d := range eg.Decisions {
 		j.enqueue(st, d)

@@ -95,17 +95,29 @@ func TestEgressEvidence(t *testing.T) {
 	okResult := func(name string) checks.Result {
 		return checks.Result{Check: name, Outcome: checks.OK, HTTPStatus: 200}
 	}
-	got := egressEvidence([]checks.Result{okResult("s1"), down("s2"), down("a"), okResult("b")}, mutes)
+	got, left := egressEvidence([]checks.Result{okResult("s1"), down("s2"), down("a"), okResult("b")}, mutes)
 	var names []string
 	for _, r := range got {
 		names = append(names, r.Check)
 	}
-	if strings.Join(names, ",") != "a,b,s1 (silenced)" {
+	if strings.Join(names, ",") != "a,b,s1 (silenced)" || left != 1 {
 		t.Errorf("evidence %v, want a, b, then s1 named as silenced (s2's network failure left out)", names)
 	}
-	back := decideEgress(&state.Egress{Since: egressNow, NotifiedAt: egressNow, Checks: 3},
-		egressEvidence([]checks.Result{okResult("s1"), down("a")}, mutes), egressNow)
+	evidence, _ := egressEvidence([]checks.Result{okResult("s1"), down("a")}, mutes)
+	back := decideEgress(&state.Egress{Since: egressNow, NotifiedAt: egressNow, Checks: 3}, evidence, egressNow)
 	if len(back.Decisions) != 1 || !strings.HasPrefix(back.Decisions[0].Detail, "s1 (silenced) answered (ok)") {
 		t.Errorf("resolution %+v, want it to name s1 as silenced", back.Decisions)
+	}
+}
+
+// The egress message counts the unsilenced checks and says how many
+// silenced ones were unreachable too.
+func TestEgressMessageSaysSilencedChecksNotCounted(t *testing.T) {
+	mutes := map[string]alert.Mute{"s": {Until: egressNow.Add(time.Hour)}}
+	evidence, left := egressEvidence([]checks.Result{down("a"), down("b"), down("s"), down("c")}, mutes)
+	eg := decideEgress(nil, evidence, egressNow)
+	notCounted(eg.Decisions, left)
+	if len(eg.Decisions) != 1 || !strings.HasPrefix(eg.Decisions[0].Detail, "3 of 3 checks unreachable: connection refused (3 checks) (and 1 silenced check, unreachable too, not counted)") {
+		t.Errorf("egress %+v", eg.Decisions)
 	}
 }

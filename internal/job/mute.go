@@ -1,6 +1,7 @@
 package job
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -53,23 +54,39 @@ func windowChecks(w config.Maintenance, list []config.Check) []string {
 	return names
 }
 
-// egressEvidence is what the results that ran tell about our own network.
-// A silenced check's network failure tells nothing: it is silenced for its
-// endpoint's maintenance, which explains it, and counting it would blame
-// our network for a partner's announced outage. Its answer does tell (our
-// network works), after every unsilenced check's: the egress resolution
-// names the first check that answered, and names a silenced one as such.
-func egressEvidence(ran []checks.Result, mutes map[string]alert.Mute) []checks.Result {
-	out := make([]checks.Result, 0, len(ran))
+// egressEvidence is what the results that ran tell about our own network,
+// and how many were left out. A silenced check's network failure tells
+// nothing: it is silenced for its endpoint's maintenance, which explains
+// it, and counting it would blame our network for a partner's announced
+// outage. Its answer does tell (our network works), after every
+// unsilenced check's: the egress resolution names the first check that
+// answered, and names a silenced one as such.
+func egressEvidence(ran []checks.Result, mutes map[string]alert.Mute) (evidence []checks.Result, left int) {
+	evidence = make([]checks.Result, 0, len(ran))
 	var silenced []checks.Result
 	for _, r := range ran {
 		switch _, muted := mutes[r.Check]; {
 		case !muted:
-			out = append(out, r)
+			evidence = append(evidence, r)
 		case !r.NetworkFailure():
 			r.Check += " (silenced)"
 			silenced = append(silenced, r)
+		default:
+			left++
 		}
 	}
-	return append(out, silenced...)
+	return append(evidence, silenced...), left
+}
+
+// notCounted says in the egress message how many silenced checks were
+// unreachable too, so that its count agrees with what on-call sees.
+func notCounted(ds []alert.Decision, left int) {
+	if left == 0 {
+		return
+	}
+	for i := range ds {
+		if ds[i].Kind == alert.KindEgress {
+			ds[i].Detail += fmt.Sprintf(" (and %d silenced %s, unreachable too, not counted)", left, plural(left, "check"))
+		}
+	}
 }
