@@ -73,6 +73,7 @@ func Compose(m Message, now time.Time) Content {
 			Prose("The secret was rotated: fingerprint "), Quote(d.RotatedFrom), Prose(" is now "), Quote(d.Fingerprint), Prose("."),
 		}})
 	}
+	c = withSilence(c, d)
 	if m.Late {
 		c.Late = &Late{DecidedAt: d.At, By: now.Sub(d.At)}
 		c.Summary = append(Line{Prose("(late) ")}, c.Summary...)
@@ -209,6 +210,9 @@ func ComposeSummary(ms []Message) Content {
 			}
 		}
 		item := Line{{Text: string(d.Kind), Style: Strong}, Prose(" "), Quote(d.Check), Prose(fmt.Sprintf(" %s: ", d.Outcome)), quoteOr(d.Detail)}
+		if l := Silenced(d); l != nil {
+			item = append(append(item, Prose(" — ")), l...)
+		}
 		if m.Late {
 			item = append(item, Prose(" "), Span{Text: "(late)", Style: Emphasis})
 		}

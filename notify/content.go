@@ -69,6 +69,8 @@ type NoteKind int
 const (
 	// NoteSecretRotated: the check's secret changed since the alert began.
 	NoteSecretRotated NoteKind = iota + 1
+	// NoteSilenced: the check is silenced, or its silence has just ended.
+	NoteSilenced
 )
 
 // Note is one line of small print.

@@ -44,21 +44,68 @@ func (c *commonFlags) logger(stderr io.Writer, scrub *secret.Scrubber) (*slog.Lo
 	return slog.New(secret.NewLogHandler(h, scrub)), nil
 }
 
-// parseFlags parses args, reporting usage errors on stderr. ok is false
-// when the command should exit (with code).
+// parseFlags parses args of a command that takes no positional argument,
+// reporting usage errors on stderr. ok is false when the command should
+// exit (with code).
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	positional, code, ok := parseArgs(fs, args, stderr)
+	if ok && len(positional) > 0 {
+		fmt.Fprintf(stderr, "tokenwatch %s: unexpected argument %q\n", fs.Name(), positional[0])
+		return exitUsage, false
+	}
+	return code, ok
+}
+
+// parseArgs parses args with flags before, between and after the positional
+// arguments, which it returns in order. Go's flag package stops at the first
+// positional argument, so `silence add partner-acme --for 2h` would leave
+// --for unparsed: the flags are moved in front first. "--" ends the flags.
+func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (positional []string, code int, ok bool) {
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	flags, positional := splitArgs(fs, args)
+	if err := fs.Parse(flags); err != nil {
 		if err == flag.ErrHelp {
-			return exitOK, false
+			return nil, exitOK, false
 		}
-		return exitUsage, false
+		return nil, exitUsage, false
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tokenwatch %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return exitUsage, false
+	return positional, 0, true
+}
+
+// splitArgs separates flags (each with its value, when the value is the
+// next argument) from positional arguments, keeping the order of each. An
+// argument that looks like a flag but that fs does not define stays with
+// the flags, for fs.Parse to report.
+func splitArgs(fs *flag.FlagSet, args []string) (flags, positional []string) {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			return flags, append(positional, args[i+1:]...)
+		case len(arg) < 2 || arg[0] != '-':
+			positional = append(positional, arg)
+			continue
+		}
+		flags = append(flags, arg)
+		name := strings.TrimLeft(arg, "-")
+		if strings.Contains(name, "=") || !takesValue(fs, name) || i+1 == len(args) {
+			continue
+		}
+		i++
+		flags = append(flags, args[i])
 	}
-	return 0, true
+	return flags, positional
+}
+
+// takesValue reports whether the flag is defined and needs a value: every
+// flag but a boolean one (which takes --flag=false, never a separate value).
+func takesValue(fs *flag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, isBool := f.Value.(interface{ IsBoolFlag() bool })
+	return !isBool || !b.IsBoolFlag()
 }
 
 // loadConfig loads and validates the configuration. When it has errors it

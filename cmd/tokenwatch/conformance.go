@@ -23,22 +23,19 @@ var conformanceWriters = map[string]func(io.Writer, conformance.Report) error{
 // documents and prints the onboarding report; exit 1 when an item fails.
 func cmdConformance(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var common commonFlags
 	common.register(fs)
 	output := fs.String("output", "text", "report format on stdout: text, json or junit (JUnit XML for a CI's test report)")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		return exitUsage
+	positional, code, ok := parseArgs(fs, args, stderr)
+	if !ok {
+		return code
 	}
 	write, known := conformanceWriters[*output]
 	if !known {
 		fmt.Fprintf(stderr, "tokenwatch conformance: --output %q: want text, json or junit\n", *output)
 		return exitUsage
 	}
-	names := distinct(fs.Args())
+	names := distinct(positional)
 	if len(names) == 0 {
 		fmt.Fprintln(stderr, "tokenwatch conformance: name the checks to report on, like: tokenwatch conformance partner-acme")
 		return exitUsage

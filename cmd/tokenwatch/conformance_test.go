@@ -83,7 +83,7 @@ func TestConformanceCommand(t *testing.T) {
 	}
 
 	t.Run("json", func(t *testing.T) {
-		code, stdout, _ := run("conformance", "--config", looseCfg, "--output", "json", "partner-acme")
+		code, stdout, _ := run("conformance", "partner-acme", "--config", looseCfg, "--output", "json") // flags after the check, too
 		if code != exitNotOK {
 			t.Errorf("exit %d, want 1: a wrong secret is accepted", code)
 		}

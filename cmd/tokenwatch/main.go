@@ -31,12 +31,17 @@ Usage:
   tokenwatch serve    [--config F] [--listen ADDR]
   tokenwatch validate [--config F]
   tokenwatch doctor   [--config F] [--output text|json]
+  tokenwatch status   [--config F] [--output text|json] [--strict]
+  tokenwatch silence add CHECK[,CHECK...] --for DURATION --reason TEXT [--by NAME] [--wait 30s] [--config F]
+  tokenwatch silence list [--config F] [--output text|json]
+  tokenwatch silence remove ID [--wait 30s] [--config F]
   tokenwatch conformance [--config F] [--output text|json|junit] CHECK...
   tokenwatch demo
   tokenwatch version
 
 Common flags: --log-format text|json, --log-level debug|info|warn|error.
 --config defaults to $TOKENWATCH_CONFIG, else config.yaml.
+Flags may stand before or after the other arguments; "--" ends them.
 Run "tokenwatch COMMAND --help" for a command's flags.
 `
 
@@ -74,6 +79,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return cmdDemo(ctx, rest, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(ctx, rest, stdout, stderr)
+	case "status":
+		return cmdStatus(rest, stdout, stderr)
+	case "silence":
+		return cmdSilence(rest, stdout, stderr)
 	case "conformance":
 		return cmdConformance(ctx, rest, stdout, stderr)
 	case "version", "--version":

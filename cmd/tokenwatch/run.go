@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/metrics"
 	"github.com/tokenwatch/tokenwatch/notify"
@@ -90,6 +91,11 @@ type jsonCheck struct {
 	Fingerprint     string  `json:"fingerprint"`
 	ExpiresIn       *int64  `json:"expires_in,omitempty"`
 	Interrupted     bool    `json:"interrupted,omitempty"`
+	// SilencedUntil and SilenceReason are set while the check is silenced
+	// (as status says them); Flapping while its outcome keeps changing.
+	SilencedUntil string `json:"silenced_until,omitempty"`
+	SilenceReason string `json:"silence_reason,omitempty"`
+	Flapping      bool   `json:"flapping"`
 }
 
 type jsonNotification struct {
@@ -113,11 +119,15 @@ type jsonReport struct {
 func writeJSON(w io.Writer, rep *job.Report) {
 	out := jsonReport{Checks: []jsonCheck{}, Notifications: []jsonNotification{}, Failures: rep.Failures}
 	for _, r := range rep.Results {
-		out.Checks = append(out.Checks, jsonCheck{
+		jc := jsonCheck{
 			Name: r.Check, Type: r.Type, Outcome: string(r.Outcome), HTTPStatus: r.HTTPStatus,
 			Detail: r.Detail, DurationSeconds: round3(r.Duration.Seconds()), Fingerprint: r.Fingerprint,
-			ExpiresIn: r.ExpiresIn, Interrupted: r.Interrupted,
-		})
+			ExpiresIn: r.ExpiresIn, Interrupted: r.Interrupted, Flapping: rep.Tracks[r.Check].Flapping(),
+		}
+		if m, ok := rep.Mutes[r.Check]; ok {
+			jc.SilencedUntil, jc.SilenceReason = m.Until.UTC().Format(time.RFC3339), silenceReason(m)
+		}
+		out.Checks = append(out.Checks, jc)
 	}
 	for _, n := range rep.Notifications {
 		jn := jsonNotification{
@@ -207,15 +217,17 @@ func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 func writeTable(w io.Writer, rep *job.Report) {
 	p := notify.Printable
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTYPE\tOUTCOME\tHTTP\tDURATION\tDETAIL")
+	fmt.Fprintln(tw, "NAME\tTYPE\tOUTCOME\tHTTP\tDURATION\tNOTE\tDETAIL")
 	for _, r := range rep.Results {
 		status := "-"
 		if r.HTTPStatus != 0 {
 			status = fmt.Sprint(r.HTTPStatus)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p(r.Check), p(r.Type), p(string(r.Outcome)), status, r.Duration.Round(time.Millisecond), p(r.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p(r.Check), p(r.Type), p(string(r.Outcome)), status, r.Duration.Round(time.Millisecond),
+			noteOf(rep, r.Check), p(r.Detail))
 	}
 	_ = tw.Flush()
+	writeNotes(w, rep)
 	if len(rep.Notifications) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -246,4 +258,46 @@ func writeTable(w io.Writer, rep *job.Report) {
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "\nnot delivered: %s\n", p(f))
 	}
+}
+
+// noteOf is the NOTE column: what holds a check's messages back, if anything.
+func noteOf(rep *job.Report, check string) string {
+	var notes []string
+	if _, ok := rep.Mutes[check]; ok {
+		notes = append(notes, "silenced")
+	}
+	if rep.Tracks[check].Flapping() {
+		notes = append(notes, "flapping")
+	}
+	if notes == nil {
+		return "-"
+	}
+	return strings.Join(notes, ",")
+}
+
+// writeNotes explains the NOTE column under the table, one line per check
+// of the pass that is silenced (until when, why) or flapping (since when).
+func writeNotes(w io.Writer, rep *job.Report) {
+	var lines []string
+	for _, r := range rep.Results {
+		if m, ok := rep.Mutes[r.Check]; ok {
+			said := notify.PlainLine(notify.Silenced(alert.Decision{Silence: &m}))
+			lines = append(lines, fmt.Sprintf("%s: %s; its alerts and reminders wait, a resolution is still sent", notify.Printable(r.Check), said))
+		}
+		if tr := rep.Tracks[r.Check]; tr.Flapping() {
+			lines = append(lines, fmt.Sprintf("%s: flapping since %s; its alerts wait until one outcome holds", notify.Printable(r.Check), notify.Timestamp(tr.FlappingSince)))
+		}
+	}
+	if lines != nil {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(lines, "\n"))
+	}
+}
+
+// silenceReason is why a check is silenced, as status says it: the
+// silence's reason, or the maintenance window's schedule.
+func silenceReason(m alert.Mute) string {
+	if m.Window {
+		return "maintenance window " + m.Reason
+	}
+	return m.Reason
 }

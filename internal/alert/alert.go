@@ -20,6 +20,24 @@
 // Otherwise (ok with no alert open; failing below its threshold; fewer oks
 // than resolve_after) it ends quietly, and the rules resume from the next
 // result as they would from any track with those counts.
+//
+// Silences and maintenance windows (EvaluateMuted, a Mute): a silenced
+// check is still checked and its track moves as always (counts, since when,
+// flapping), but no alert, reminder or flapping message is sent for it, and
+// what such a message would have recorded as told (an alert opened, its
+// outcome changed, the reminder clock) is not recorded. On-call hears only:
+//   - the resolution of an alert it was told about, which is sent during
+//     the silence and says the check is silenced until when, and why;
+//   - at the first result after the silence ends, one message saying it
+//     was silenced until then (until now, when it was ended early): the
+//     rules' own message if they have one (a reminder becomes an alert:
+//     on-call heard nothing for the whole silence); else, still flapping,
+//     the flapping message; else, failing past its threshold with an alert
+//     open from before the silence, an alert in that incident's thread
+//     (the reminder clock restarts). A failure that reached its threshold
+//     only during the silence opened no alert: if it still fails when the
+//     silence ends, that alert is a new incident; if it was ok again before
+//     the end, nothing is ever sent (on-call never heard of it).
 package alert
 
 import (
@@ -91,6 +109,9 @@ type Track struct {
 	Changes []Change `json:"changes,omitempty"`
 	// FlappingSince is when the check started flapping; zero when it is not.
 	FlappingSince time.Time `json:"flapping_since,omitzero"`
+	// Silenced is the mute in force at the last result, nil when none: the
+	// next result without one says it was silenced until then, and why.
+	Silenced *Mute `json:"silenced,omitempty"`
 }
 
 // Change is one change of a check's outcome.
@@ -152,6 +173,11 @@ type Decision struct {
 	Outcomes   []checks.Outcome `json:"outcomes,omitempty"`
 	Changes    int              `json:"changes,omitempty"`
 	FlapWindow time.Duration    `json:"flap_window,omitempty"`
+	// Silence is the silence or maintenance window the check is under (a
+	// resolution sent during it), or, with SilenceEnded, the one that has
+	// just ended: every message about a silenced check says so.
+	Silence      *Mute `json:"silence,omitempty"`
+	SilenceEnded bool  `json:"silence_ended,omitempty"`
 }
 
 // Threshold is how many failures in a row it takes to alert on outcome o.
@@ -163,16 +189,20 @@ func Threshold(o checks.Outcome, s Settings) int {
 }
 
 // Evaluate moves a check's track forward by one result and says what, if
-// anything, on-call must be told. It never mutates t.
+// anything, on-call must be told, for a check under no silence. It never
+// mutates t.
 func Evaluate(t Track, r checks.Result, s Settings, now time.Time) (Track, []Decision) {
+	return EvaluateMuted(t, r, s, Mute{}, now)
+}
+
+// evaluate is Evaluate as if no silence ever was.
+func evaluate(t Track, r checks.Result, s Settings, now time.Time) (Track, []Decision) {
 	next := t
 	if t.Active != nil {
 		a := *t.Active
 		next.Active = &a
 	}
-	if t.Fingerprint != "" && r.Fingerprint != "" && t.Fingerprint != r.Fingerprint {
-		next.RotatedFrom = t.Fingerprint
-	}
+	next.RotatedFrom = rotatedFrom(t, r)
 	next.Fingerprint = r.Fingerprint
 	next.HTTPStatus, next.Detail, next.LastRun = r.HTTPStatus, r.Detail, now
 	if r.Outcome != t.Outcome {
@@ -198,6 +228,15 @@ func Evaluate(t Track, r checks.Result, s Settings, now time.Time) (Track, []Dec
 		return settle(next, r, s, now)
 	}
 	return rules(next, r, s, now)
+}
+
+// rotatedFrom is the fingerprint of the secret before r's that no message
+// has mentioned yet, if any.
+func rotatedFrom(t Track, r checks.Result) string {
+	if t.Fingerprint != "" && r.Fingerprint != "" && t.Fingerprint != r.Fingerprint {
+		return t.Fingerprint
+	}
+	return t.RotatedFrom
 }
 
 // recentChanges are t's changes still within the flap window, with the

@@ -29,6 +29,8 @@ type Config struct {
 	Metrics      Metrics
 	Heartbeat    Heartbeat
 	Checks       []Check
+	// Maintenance lists the windows in which checks behave as silenced.
+	Maintenance []Maintenance
 }
 
 // Slack says how to reach on-call: an incoming webhook, or a bot token and channel.

@@ -41,7 +41,7 @@ func (p *parser) schedule(n *yaml.Node, dst *string) {
 		return
 	}
 	if err := validSchedule(spec); err != nil {
-		p.errorf(n, "schedule: %s is not a cron spec (5 fields like \"*/5 * * * *\", or \"@every 5m\"): %v", shown(n, spec), err)
+		p.errorf(n, "schedule: %s is not a cron spec (5 fields like \"*/5 * * * *\", or \"@every 5m\")%s", shown(n, spec), because(n, spec, err))
 		return
 	}
 	*dst = spec

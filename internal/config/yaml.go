@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tokenwatch/tokenwatch/checks"
@@ -175,6 +174,16 @@ func shown(n *yaml.Node, expanded string) string {
 	return strconv.Quote(expanded)
 }
 
+// because is err as the tail of a message about the value at n, unless
+// the value came from ${VAR} expansion: parsers quote what they were
+// given, which may be a secret put in the wrong variable.
+func because(n *yaml.Node, expanded string, err error) string {
+	if n.Value != expanded {
+		return " (the error is not shown: it would quote the variable's value)"
+	}
+	return ": " + err.Error()
+}
+
 // positive reads a whole number of at least 1.
 func (p *parser) positive(n *yaml.Node, key string, dst *int) {
 	s, ok := p.str(n, key)
@@ -290,14 +299,8 @@ func (p *parser) httpURL(n *yaml.Node, key, raw string, carriesSecret bool) *url
 	return u
 }
 
-// validSchedule parses a robfig/cron spec. The parser panics on some inputs
-// ("TZ=UTC" with nothing after it), so it runs inside a recover.
-func validSchedule(spec string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	_, err = cron.ParseStandard(spec)
+// validSchedule reports whether spec is a robfig/cron spec.
+func validSchedule(spec string) error {
+	_, err := parseSchedule(spec)
 	return err
 }

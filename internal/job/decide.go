@@ -51,6 +51,7 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 	now := j.now()
 	rep.Outputs = st.OutputStatuses()
 	rep.LastSuccess = st.LastSuccess
+	rep.Mutes = j.mutes(st, now)
 	// The egress policy reads only the results: it is decided first, and
 	// may hold the pass's outage alerts (see withhold) as each check moves.
 	ran := make([]checks.Result, 0, len(rep.Results))
@@ -59,7 +60,10 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			ran = append(ran, r)
 		}
 	}
-	eg := decideEgress(st.Egress, ran, now)
+	ran, left := egressEvidence(ran, rep.Mutes)
+	open := st.Egress
+	eg := decideEgress(open, ran, now)
+	notCounted(eg.Decisions, left)
 	st.Egress = eg.Incident
 	for _, d := range eg.Decisions {
 		j.enqueue(st, d)
@@ -76,9 +80,9 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			rep.Tracks[r.Check] = rec.Track
 			continue // says nothing about the credential
 		}
-		next, ds := alert.Evaluate(rec.Track, owned(r, c), c.Alert, now)
+		next, ds := alert.EvaluateMuted(blind(open, eg, rec.Track, r), owned(r, c), c.Alert, rep.Mutes[r.Check], now)
 		if eg.Down {
-			next, ds = withhold(rec.Track, next, ds)
+			next, ds = withhold(rec.Track, next, ds, now)
 		}
 		rec.Track = next
 		rep.Tracks[r.Check] = next
@@ -95,6 +99,9 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			}
 		}
 	}
+	// Ended silences have done their work: each check's track remembers
+	// the one it was under, for the message that says it ended.
+	st.PruneSilences(now)
 }
 
 // owned is a result with its check's owner and team, as configured now:

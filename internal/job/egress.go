@@ -101,10 +101,25 @@ func plural(n int, word string) string {
 // at the next pass, exactly as if on-call had never been told, which it
 // was not. A rotation not mentioned stays to be mentioned. Resolutions and
 // other outcomes are kept.
-func withhold(before, next alert.Track, ds []alert.Decision) (alert.Track, []alert.Decision) {
+//
+// Nor is the outcome change of such a pass a flapping change: every result
+// in it is a network failure that says nothing about the check's own
+// endpoint, and counting it would make every check flap with our network.
+func withhold(before, next alert.Track, ds []alert.Decision, now time.Time) (alert.Track, []alert.Decision) {
+	next = unflap(before, next, now)
 	var kept []alert.Decision
 	for _, d := range ds {
-		if (d.Kind != alert.KindAlert && d.Kind != alert.KindReminder) || d.Outcome != checks.Unavailable {
+		held := (d.Kind == alert.KindAlert || d.Kind == alert.KindReminder) && d.Outcome == checks.Unavailable
+		if d.Kind == alert.KindFlapping && !next.Flapping() {
+			// The change that made it flap is undone: so is its message.
+			// (Flapping goes before the rules, which would only have
+			// alerted on this outage, an alert held here as well.)
+			if d.RotatedFrom != "" {
+				next.RotatedFrom = d.RotatedFrom
+			}
+			continue
+		}
+		if !held {
 			kept = append(kept, d)
 			continue
 		}
@@ -120,4 +135,35 @@ func withhold(before, next alert.Track, ds []alert.Decision) (alert.Track, []ale
 		}
 	}
 	return next, kept
+}
+
+// unflap takes back the outcome change that next recorded at now, and the
+// flapping it started, if any.
+func unflap(before, next alert.Track, now time.Time) alert.Track {
+	if n := len(next.Changes); n > 0 && next.Changes[n-1].At.Equal(now) {
+		next.Changes = slices.Clone(next.Changes[:n-1])
+		if len(next.Changes) == 0 {
+			next.Changes = nil
+		}
+	}
+	if !before.Flapping() && next.Flapping() {
+		next.FlappingSince = time.Time{}
+	}
+	return next
+}
+
+// blind is track t as the policy must see it in the pass that ends an
+// egress incident (one was open, and this pass is not down): a check whose
+// outage began inside the incident was never seen failing on its own, so
+// what it was before is unknown, and the change it makes now is no
+// flapping change (as a first result makes none). Without this, every
+// check would count one change per outage of our own network (the way
+// back), and flap with it. Only the outcome is blanked: the counts, the
+// alert and the rotation are the track's own.
+func blind(open *state.Egress, eg egressPass, t alert.Track, r checks.Result) alert.Track {
+	if open == nil || eg.Down || t.Outcome != checks.Unavailable || r.Outcome == t.Outcome || t.OutcomeSince.Before(open.Since) {
+		return t
+	}
+	t.Outcome = ""
+	return t
 }

@@ -98,7 +98,7 @@ func TestWithhold(t *testing.T) {
 	if len(ds) != 1 || next.Active == nil {
 		t.Fatalf("setup: the third outage must alert: %+v", ds)
 	}
-	held, kept := withhold(tr, next, ds)
+	held, kept := withhold(tr, next, ds, egressNow)
 	if len(kept) != 0 || held.Active != nil || held.FailuresInRow != 3 {
 		t.Fatalf("withheld: %+v, kept %+v", held, kept)
 	}
@@ -111,7 +111,7 @@ func TestWithhold(t *testing.T) {
 	active := alert.Track{Outcome: checks.Invalid, FailuresInRow: 1, FailingSince: egressNow, Active: &alert.Active{Outcome: checks.Invalid,
 		Since: egressNow, FiredAt: egressNow, LastNotified: egressNow, Checks: 1}}
 	next, ds = alert.Evaluate(active, checks.Result{Check: "a", Outcome: checks.OK, HTTPStatus: 200}, s, egressNow)
-	if _, kept := withhold(active, next, ds); len(kept) != 1 || kept[0].Kind != alert.KindResolved {
+	if _, kept := withhold(active, next, ds, egressNow); len(kept) != 1 || kept[0].Kind != alert.KindResolved {
 		t.Errorf("resolution withheld: %+v", kept)
 	}
 }

@@ -115,6 +115,10 @@ type Report struct {
 	// Pending is how many messages wait for the next run; -1 when unknown
 	// (the state could not be read).
 	Pending int
+	// Mutes holds every configured check silenced at the pass's time (by
+	// a silence or an open maintenance window), by name; nil when unknown
+	// (the state could not be read).
+	Mutes map[string]alert.Mute
 }
 
 // Total is one cumulative message count.

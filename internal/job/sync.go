@@ -37,7 +37,7 @@ func (j *Job) sync(ctx context.Context, rep *Report, sess *session) {
 		lock, _ := j.delivering.LoadOrStore(name, &sync.Mutex{})
 		lock.(*sync.Mutex).Lock()
 		j.mu.Lock()
-		active := j.active(sess.st, rep.Results)
+		active := j.active(sess.st, rep.Results, rep.Mutes)
 		j.mu.Unlock()
 		if len(active) == 0 {
 			lock.(*sync.Mutex).Unlock()
@@ -57,8 +57,11 @@ func (j *Job) sync(ctx context.Context, rep *Report, sess *session) {
 
 // active is every alert on-call was told about and that is not over, in
 // the order of the configuration, as the state knows it now, with its
-// check's owner, team and runbook as configured. The caller holds j.mu.
-func (j *Job) active(st *state.File, results []checks.Result) []notify.Active {
+// check's owner, team and runbook as configured. A silenced check's alert
+// is left out: a receiver that expires alerts (Alertmanager) lets it end,
+// and the alert sent when the silence ends fires it again. The caller
+// holds j.mu.
+func (j *Job) active(st *state.File, results []checks.Result, mutes map[string]alert.Mute) []notify.Active {
 	now := j.now()
 	ran := make(map[string]checks.Result, len(results))
 	for _, r := range results {
@@ -67,7 +70,7 @@ func (j *Job) active(st *state.File, results []checks.Result) []notify.Active {
 	var out []notify.Active
 	for _, c := range j.Config.Checks {
 		rec := st.Checks[c.Name]
-		if rec == nil || rec.Active == nil {
+		if _, silenced := mutes[c.Name]; rec == nil || rec.Active == nil || silenced {
 			continue
 		}
 		out = append(out, notify.Active{Decision: activeDecision(c, rec.Track, ran[c.Name], now), ValidFor: j.validFor(c, now)})

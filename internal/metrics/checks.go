@@ -19,7 +19,7 @@ import (
 // all: at 10,000 checks, a registry of label-keyed gauges cost more CPU
 // and memory than the checks themselves.
 type checkSeries struct {
-	up, outcome, httpStatus, duration, lastRun, lastOK, failures, expiresIn, tokenInfo, info, flapping *prometheus.Desc
+	up, outcome, httpStatus, duration, lastRun, lastOK, failures, expiresIn, tokenInfo, info, flapping, silenced *prometheus.Desc
 
 	mu     sync.Mutex
 	byName map[string]*checkRecord
@@ -39,6 +39,7 @@ type checkRecord struct {
 	expiresIn     *int64
 	fingerprint   string
 	flapping      bool // its alerts wait until it settles
+	silenced      bool // a silence or a maintenance window holds its alerts
 }
 
 func newCheckSeries() *checkSeries {
@@ -57,6 +58,7 @@ func newCheckSeries() *checkSeries {
 		tokenInfo:  desc("tokenwatch_token_info", "1, labelled with the fingerprint (first 8 hex digits of SHA-256) of the secret under test.", "check", "type", "fingerprint"),
 		info:       desc("tokenwatch_check_info", "1 for every configured check, labelled with its team and owner (\"\" when unset): a join target for dashboards.", "check", "type", "team", "owner"),
 		flapping:   desc("tokenwatch_check_flapping", "1 while the check is flapping (its outcome keeps changing; its alerts wait until it settles), else 0.", "check", "type"),
+		silenced:   desc("tokenwatch_check_silenced", "1 while the check is silenced (by a silence or a maintenance window: checked, but its alerts and reminders wait), else 0.", "check", "type"),
 		byName:     map[string]*checkRecord{},
 	}
 }
@@ -90,6 +92,11 @@ func (s *checkSeries) report(rep *job.Report) {
 			rec.fromTrack(tr)
 		}
 	}
+	if rep.Mutes != nil { // nil: unknown (no state), as it was
+		for _, rec := range s.order {
+			_, rec.silenced = rep.Mutes[rec.name]
+		}
+	}
 	for _, r := range rep.Results {
 		rec := s.byName[r.Check]
 		if rec == nil || r.Interrupted {
@@ -118,7 +125,7 @@ func (rec *checkRecord) fromTrack(tr alert.Track) {
 
 // Describe implements prometheus.Collector.
 func (s *checkSeries) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{s.up, s.outcome, s.httpStatus, s.duration, s.lastRun, s.lastOK, s.failures, s.expiresIn, s.tokenInfo, s.info, s.flapping} {
+	for _, d := range []*prometheus.Desc{s.up, s.outcome, s.httpStatus, s.duration, s.lastRun, s.lastOK, s.failures, s.expiresIn, s.tokenInfo, s.info, s.flapping, s.silenced} {
 		ch <- d
 	}
 }
@@ -141,6 +148,7 @@ func (s *checkSeries) Collect(ch chan<- prometheus.Metric) {
 		gauge(s.lastOK, unix(rec.lastOK), rec.name, rec.typ)
 		gauge(s.failures, float64(rec.failuresInRow), rec.name, rec.typ)
 		gauge(s.flapping, boolean(rec.flapping), rec.name, rec.typ)
+		gauge(s.silenced, boolean(rec.silenced), rec.name, rec.typ)
 		if rec.expiresIn != nil {
 			gauge(s.expiresIn, float64(*rec.expiresIn), rec.name)
 		}

@@ -455,6 +455,9 @@ func (f *File) validate() string {
 	if p := f.Egress.problem(); p != "" {
 		return "egress." + p
 	}
+	if p := silencesProblem(f.Silences); p != "" {
+		return p
+	}
 	return totalsProblem(f.Totals)
 }
 

@@ -56,6 +56,9 @@ type File struct {
 	// unreachable at once), or nil: a later run must know it was told
 	// already, and send its resolution when an endpoint answers.
 	Egress *Egress `json:"egress,omitempty"`
+	// Silences mute checks' alerts until a time (see silence.go); ended
+	// ones are dropped by the run that finds them (PruneSilences).
+	Silences []Silence `json:"silences,omitempty"`
 }
 
 // Egress is an open incident of our own network.

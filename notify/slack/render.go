@@ -36,6 +36,7 @@ var toneEmoji = map[notify.Tone]string{
 // noteEmoji marks a note.
 var noteEmoji = map[notify.NoteKind]string{
 	notify.NoteSecretRotated: ":key:",
+	notify.NoteSilenced:      ":mute:",
 }
 
 // lateBecause is why a message is late, as only Slack can say it: the

@@ -96,7 +96,27 @@ func Messages() map[string][]notify.Message {
 	flapping := owned(Decision(alert.KindFlapping, checks.TypePartner, checks.OK, 200, "token issued (expires_in 3600)"))
 	flapping.Previous, flapping.Outcomes, flapping.Changes, flapping.FlapWindow = checks.Invalid, []checks.Outcome{checks.Invalid, checks.OK}, 4, time.Hour
 	flapping.Since = At.Add(-40 * time.Minute)
+	silence := &alert.Mute{Until: At.Add(55 * time.Minute), Reason: "ACME deploys <!here> *v2*", By: "alice"}
+	window := &alert.Mute{Until: At.Add(55 * time.Minute), Reason: "CRON_TZ=Europe/Moscow 0 2 * * 0", Window: true}
+	silencedResolved := resolved
+	silencedResolved.Silence = silence
+	windowResolved := silencedResolved
+	windowResolved.Silence = window
+	ended := *silence
+	ended.Until = At
+	afterSilence := Decision(alert.KindAlert, checks.TypeCourier, checks.Unavailable, 0, "connect: connection refused")
+	afterSilence.Previous, afterSilence.NewThread, afterSilence.Silence, afterSilence.SilenceEnded = checks.Invalid, false, &ended, true
+	windowEnded := *window
+	windowEnded.Until = At
+	afterWindow := owned(Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "invalid_client"`))
+	afterWindow.Silence, afterWindow.SilenceEnded = &windowEnded, true
+	silencedStorm := []notify.Message{{Decision: afterSilence}, {Decision: silencedResolved}, {Decision: afterWindow}}
 	return map[string][]notify.Message{
+		"resolved-silenced":            {{Decision: silencedResolved}},
+		"resolved-window":              {{Decision: windowResolved}},
+		"alert-after-silence":          {{Decision: afterSilence}},
+		"alert-after-window":           {{Decision: afterWindow}},
+		"summary-silenced":             silencedStorm,
 		"egress":                       {{Decision: egress}},
 		"resolved-egress":              {{Decision: egressResolved}},
 		"alert-hostile":                {{Decision: hostile}},

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/notify"
+)
+
+const silenceUsage = `Usage:
+  tokenwatch silence add CHECK[,CHECK...] --for DURATION --reason TEXT [--by NAME] [--wait 30s] [--config F]
+  tokenwatch silence list [--output text|json] [--config F]
+  tokenwatch silence remove ID [--wait 30s] [--config F]
+
+DURATION is a Go duration (90m, 2h) or whole days (3d), at most 30 days.
+Flags may stand before or after the other arguments.
+`
+
+// silenceFlags are every flag of the silence subcommands: one flag set for
+// all of them, so that flags may come before the subcommand's name too; a
+// flag that does not apply to the subcommand is refused after parsing.
+type silenceFlags struct {
+	common                    commonFlags
+	duration, reason, by, out string
+	wait                      time.Duration
+}
+
+// silenceOnly lists the flags that belong to one subcommand; the common
+// flags belong to each.
+var silenceOnly = map[string][]string{
+	"add":    {"for", "reason", "by", "wait"},
+	"list":   {"output"},
+	"remove": {"wait"},
+}
+
+// cmdSilence adds, lists and removes silences: kept in the state file, so
+// that a CronJob's next run finds them, and the checks they name are still
+// checked but send no alert or reminder until they end.
+func cmdSilence(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("silence", flag.ContinueOnError)
+	var f silenceFlags
+	f.common.register(fs)
+	fs.StringVar(&f.duration, "for", "", "add: how long the silence lasts: 90m, 2h, 3d (at most 30 days)")
+	fs.StringVar(&f.reason, "reason", "", "add: why, shown in status and in the alert when it ends (required)")
+	fs.StringVar(&f.by, "by", "", "add: who set it (default: the user running tokenwatch)")
+	fs.StringVar(&f.out, "output", "text", "list: format on stdout: text or json")
+	// A run's pass takes seconds, and on-call would rather wait than retry by hand.
+	fs.DurationVar(&f.wait, "wait", 30*time.Second, "add, remove: how long to wait for a run that holds the state")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), silenceUsage+"\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	positional, code, ok := parseArgs(fs, args, stderr)
+	if !ok {
+		return code
+	}
+	if len(positional) == 0 || silenceOnly[positional[0]] == nil {
+		fmt.Fprint(stderr, "tokenwatch silence: say add, list or remove\n\n"+silenceUsage)
+		return exitUsage
+	}
+	sub, rest := positional[0], positional[1:]
+	if err := flagsApply(fs, sub); err != nil {
+		fmt.Fprintf(stderr, "tokenwatch silence %s: %v\n", sub, err)
+		return exitUsage
+	}
+	cfg, problems := loadConfig(f.common.config, stderr)
+	if cfg == nil {
+		return exitUsage
+	}
+	logger, scrub, err := newLogger(cfg, &f.common, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenwatch silence: %v\n", err)
+		return exitUsage
+	}
+	logWarnings(logger, problems)
+	switch sub {
+	case "add":
+		return silenceAdd(cfg, f, rest, stdout, stderr, scrub)
+	case "list":
+		return silenceList(cfg, f.out, rest, stdout, stderr, scrub)
+	}
+	return silenceRemove(cfg, f.wait, rest, stdout, stderr, scrub)
+}
+
+// flagsApply refuses a flag set on the command line that sub does not take:
+// --output on add would otherwise be ignored without a word.
+func flagsApply(fs *flag.FlagSet, sub string) error {
+	var err error
+	fs.Visit(func(fl *flag.Flag) {
+		ownFlag := false
+		for _, own := range silenceOnly {
+			ownFlag = ownFlag || slices.Contains(own, fl.Name)
+		}
+		if ownFlag && !slices.Contains(silenceOnly[sub], fl.Name) && err == nil {
+			err = fmt.Errorf("--%s does not apply to silence %s", fl.Name, sub)
+		}
+	})
+	return err
+}
+
+// silenceAdd checks what it is asked before it takes the lock, so a typo
+// costs no wait: every check configured, a duration from a minute's
+// fraction to 30 days, a reason.
+func silenceAdd(cfg *config.Config, f silenceFlags, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
+	names := splitList(strings.Join(args, ","))
+	if len(names) == 0 {
+		fmt.Fprint(stderr, "tokenwatch silence add: name the checks to silence: tokenwatch silence add CHECK[,CHECK...] --for 2h --reason TEXT\n")
+		return exitUsage
+	}
+	if unknown := unknownChecks(cfg.Checks, names); len(unknown) > 0 {
+		fmt.Fprintf(stderr, "tokenwatch silence add: %s has no check named %s\n", cfg.File, strings.Join(quoteAll(unknown), ", "))
+		return exitUsage
+	}
+	d, err := silenceDuration(f.duration)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenwatch silence add: %v\n", err)
+		return exitUsage
+	}
+	if strings.TrimSpace(f.reason) == "" {
+		fmt.Fprint(stderr, "tokenwatch silence add: --reason is required: say why (it is shown in status, and in the alert when the silence ends)\n")
+		return exitUsage
+	}
+	by := f.by
+	if by == "" {
+		by = currentUser()
+	}
+	var added state.Silence
+	code := changeState(cfg.State.Path, f.wait, "silence add", stderr, scrub, func(st *state.File, now time.Time) (int, error) {
+		st.PruneSilences(now)
+		// A secret pasted into the reason is not kept: the state holds none.
+		s, err := st.AddSilence(names, now.Add(d), scrub.Scrub(f.reason), scrub.Scrub(by), now)
+		if err != nil {
+			return exitUsage, err
+		}
+		added = s
+		return exitOK, nil
+	})
+	if code != exitOK {
+		return code
+	}
+	// The id alone on the first line, for scripts: id=$(tokenwatch silence add ... | head -1).
+	fmt.Fprintln(stdout, added.ID)
+	until := added.Until.Round(time.Minute) // to the minute, as status shows it
+	fmt.Fprintf(stdout, "silenced %s for %s, until %s (%s local): %s\n", strings.Join(added.Checks, ", "),
+		notify.Printable(f.duration), until.Format("2006-01-02 15:04 UTC"),
+		until.Local().Format("2006-01-02 15:04 MST"), notify.Printable(added.Reason))
+	return exitOK
+}
+
+// silenceRemove ends one silence early.
+func silenceRemove(cfg *config.Config, wait time.Duration, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, "tokenwatch silence remove: name one silence by its id (tokenwatch silence list shows them)\n")
+		return exitUsage
+	}
+	id := args[0]
+	code := changeState(cfg.State.Path, wait, "silence remove", stderr, scrub, func(st *state.File, now time.Time) (int, error) {
+		st.PruneSilences(now) // one that has ended is no longer there to remove
+		if !st.RemoveSilence(id) {
+			return exitUsage, fmt.Errorf("no active silence has id %q (tokenwatch silence list shows them)", notify.Printable(id))
+		}
+		return exitOK, nil
+	})
+	if code == exitOK {
+		fmt.Fprintf(stdout, "removed silence %s\n", id)
+	}
+	return code
+}
+
+// changeState locks the state, reads it, lets change modify it, and saves
+// it. A state it cannot read (corrupt, newer, not a file) is left exactly
+// as it is, with exit 3: adding a silence must never reset the state and
+// with it every alert on-call was told about. change returns the exit
+// code for its own refusal, with the error to print.
+func changeState(path string, wait time.Duration, what string, stderr io.Writer, scrub *secret.Scrubber, change func(*state.File, time.Time) (int, error)) int {
+	store, err := state.Open(path, wait)
+	if err != nil {
+		if errors.Is(err, state.ErrLocked) {
+			err = fmt.Errorf("%w; a run may be stuck, or `tokenwatch serve` is running (it holds the state while it runs)", err)
+		}
+		fail(stderr, scrub, "%s: %v", what, err)
+		return exitUndelivered
+	}
+	defer store.Close()
+	// Peeked first, under the lock: Load would move a corrupt file aside.
+	if _, err := peekState(path); err != nil {
+		fail(stderr, scrub, "%s: %v; nothing was changed", what, err)
+		return exitUndelivered
+	}
+	now := time.Now()
+	st, corrupt, err := store.Load(now)
+	switch {
+	case err != nil:
+		fail(stderr, scrub, "%s: %v; nothing was changed", what, err)
+		return exitUndelivered
+	case corrupt != nil: // changed under the lock by something that is not tokenwatch
+		fail(stderr, scrub, "%s: state file %s became corrupt while locked (%s); nothing was changed", what, path, corrupt.Reason)
+		return exitUndelivered
+	}
+	if code, err := change(st, now); err != nil {
+		fmt.Fprintf(stderr, "tokenwatch %s: %s\n", what, notify.Printable(scrub.Scrub(err.Error())))
+		return code
+	}
+	if err := store.Save(st); err != nil {
+		fail(stderr, scrub, "%s: %v", what, err)
+		return exitUndelivered
+	}
+	return exitOK
+}
+
+// silenceList prints the active silences.
+func silenceList(cfg *config.Config, output string, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "tokenwatch silence list: unexpected argument %q\n", args[0])
+		return exitUsage
+	}
+	if output != "text" && output != "json" {
+		fmt.Fprintf(stderr, "tokenwatch silence list: --output %q: want text or json\n", output)
+		return exitUsage
+	}
+	st, err := peekState(cfg.State.Path)
+	if err != nil {
+		fail(stderr, scrub, "silence list: %v", err)
+		return exitUndelivered
+	}
+	now := time.Now()
+	list := []silenceStatus{}
+	for _, s := range st.ActiveSilences(now) {
+		list = append(list, silenceOf(s, scrub))
+	}
+	if output == "json" {
+		data, _ := json.MarshalIndent(struct {
+			Silences []silenceStatus `json:"silences"`
+		}{list}, "", "  ")
+		_, _ = stdout.Write(append(terminalSafeJSON(data), '\n'))
+		return exitOK
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, "no active silence")
+		return exitOK
+	}
+	writeSilenceRows(stdout, list, now)
+	return exitOK
+}
+
+// silenceDuration reads --for: a Go duration, or whole days ("3d"), which
+// Go's durations lack and maintenance is announced in.
+func silenceDuration(s string) (time.Duration, error) {
+	const day = 24 * time.Hour
+	tooLong := func(what string) error {
+		return fmt.Errorf("--for %s: %s is more than the %s a silence may last", s, what, state.Days(state.MaxSilence))
+	}
+	if s == "" {
+		return 0, errors.New("--for is required: how long, such as 2h or 3d (at most 30 days)")
+	}
+	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok && err != nil {
+		n, convErr := strconv.Atoi(days)
+		switch {
+		case convErr != nil:
+		case n > int(state.MaxSilence/day): // before the multiplication, which could overflow
+			return 0, tooLong(fmt.Sprintf("%d days", n))
+		default:
+			d, err = time.Duration(n)*day, nil
+		}
+	}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("--for %q: not a duration such as 90m, 2h or 3d", s)
+	case d <= 0:
+		return 0, fmt.Errorf("--for %s: a silence must last some time", s)
+	case d > state.MaxSilence:
+		return 0, tooLong(state.Days(d))
+	}
+	return d, nil
+}
+
+// currentUser is who runs the command, for a silence's "by".
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if name := os.Getenv("USER"); name != "" {
+		return name
+	}
+	return "unknown"
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
+}
