@@ -61,14 +61,17 @@ func (p *Partner) Fingerprint() string { return p.ClientSecret.Fingerprint() }
 // Run implements Check.
 func (p *Partner) Run(ctx context.Context) Result {
 	res := Result{Check: p.Name(), Type: TypePartner, Endpoint: p.Endpoint(), Fingerprint: p.Fingerprint(), Started: time.Now()}
-	v, status := p.ask(ctx)
-	res.Outcome, res.Detail, res.HTTPStatus, res.ExpiresIn = v.Outcome, v.Detail, status, v.ExpiresIn
+	v, a := p.ask(ctx)
+	status := a.Status
+	res.Outcome, res.Detail, res.HTTPStatus, res.ExpiresIn, res.TLS = v.Outcome, v.Detail, status, v.ExpiresIn, a.TLS
 	res.Duration = time.Since(res.Started)
 	res.Interrupted = ctx.Err() != nil && status == 0
 	return res
 }
 
-func (p *Partner) ask(ctx context.Context) (Verdict, int) {
+// ask sends the token request once: the verdict, and the answer it read
+// (its status and certificate).
+func (p *Partner) ask(ctx context.Context) (Verdict, Answer) {
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {p.scope()}}
 	basic := p.basicCredentials()
 	if p.AuthStyle != AuthBasic {
@@ -78,7 +81,7 @@ func (p *Partner) ask(ctx context.Context) (Verdict, int) {
 	secrets := []string{p.ClientSecret.Reveal(), url.QueryEscape(p.ClientSecret.Reveal()), basic}
 	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(p.Host, "/")+"/security/oauth/token", strings.NewReader(form.Encode()))
 	if err != nil {
-		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrubber(secrets...)(err.Error())}, 0
+		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrubber(secrets...)(err.Error())}, Answer{}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -89,12 +92,12 @@ func (p *Partner) ask(ctx context.Context) (Verdict, int) {
 	if err != nil {
 		v := ClassifyError(err, p.Timeout)
 		v.Detail = scrubber(secrets...)(v.Detail)
-		return v, a.Status
+		return v, a
 	}
 	// The token the partner issued is a secret too: it must not be quoted
 	// back, even from a body that does not parse.
 	secrets = append(secrets, issuedTokens(a.Body)...)
-	return ClassifyPartner(a, scrubber(secrets...)), a.Status
+	return ClassifyPartner(a, scrubber(secrets...)), a
 }
 
 func (p *Partner) scope() string {
