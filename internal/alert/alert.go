@@ -152,6 +152,9 @@ type Decision struct {
 	Outcomes   []checks.Outcome `json:"outcomes,omitempty"`
 	Changes    int              `json:"changes,omitempty"`
 	FlapWindow time.Duration    `json:"flap_window,omitempty"`
+	// Lifecycle is what a rotate or tls_expiry message, or the resolution
+	// of one, says (lifecycle.go); nil on every other message.
+	Lifecycle *LifecycleFacts `json:"lifecycle,omitempty"`
 }
 
 // Threshold is how many failures in a row it takes to alert on outcome o.
