@@ -2,86 +2,19 @@ package checks
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
-	"io"
-	"log"
-	"math/big"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
-// testCA is a private CA the test makes, and its file for ca_file.
-type testCA struct {
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	caFile string
-}
-
-func newTestCA(t *testing.T) *testCA {
+// trusting is a target that trusts ca.
+func trusting(t *testing.T, ca *testkit.CA) Target {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tokenwatch test CA"},
-		NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(5, 0, 0),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	file := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, caFile: file}
-}
-
-// serveTLS starts h on loopback with a leaf for localhost signed by the
-// CA, valid from notBefore to notAfter; it returns the server's URL (with
-// the host name localhost) and the leaf.
-func (ca *testCA) serveTLS(t *testing.T, notBefore, notAfter time.Time, h http.HandlerFunc) (string, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: notBefore, NotAfter: notAfter, DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the expired leaf's refused handshake is expected
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	return "https://localhost:" + port, leaf
-}
-
-// trusting is a target that trusts the CA.
-func (ca *testCA) trusting(t *testing.T) Target {
-	t.Helper()
-	rt, err := NewTransport(TLSOptions{CAFile: ca.caFile})
+	rt, err := NewTransport(TLSOptions{CAFile: ca.File})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,21 +33,21 @@ func certFingerprint(c *x509.Certificate) string {
 // its credentials behind one valid 400 days, and an expired leaf whose
 // handshake fails; plain http records none.
 func TestLeafCertificateIsRecorded(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testkit.NewCA(t)
 	now := time.Now()
-	soonURL, soon := ca.serveTLS(t, now.Add(-time.Hour), now.Add(5*24*time.Hour), reply(200, "application/json", `{"message":"OK"}`))
-	lateURL, late := ca.serveTLS(t, now.Add(-time.Hour), now.Add(400*24*time.Hour),
+	soonURL, soon := ca.Serve(t, now.Add(-time.Hour), now.Add(5*24*time.Hour), reply(200, "application/json", `{"message":"OK"}`))
+	lateURL, late := ca.Serve(t, now.Add(-time.Hour), now.Add(400*24*time.Hour),
 		reply(401, "application/json", `{"error":"invalid_client","error_description":"unknown client"}`))
-	expiredURL, expired := ca.serveTLS(t, now.Add(-30*24*time.Hour), now.Add(-24*time.Hour), reply(200, "application/json", `{"message":"OK"}`))
+	expiredURL, expired := ca.Serve(t, now.Add(-30*24*time.Hour), now.Add(-24*time.Hour), reply(200, "application/json", `{"message":"OK"}`))
 	plain, _ := serve(t, reply(200, "application/json", `{"message":"OK"}`))
 
 	courier := func(base string) Result {
 		c := newCourier(t, base)
-		c.Target = ca.trusting(t)
+		c.Target = trusting(t, ca)
 		return c.Run(context.Background())
 	}
 	partner := newPartner(t, lateURL)
-	partner.Target = ca.trusting(t)
+	partner.Target = trusting(t, ca)
 
 	tests := []struct {
 		name    string

@@ -55,7 +55,8 @@ func (j *Job) sync(ctx context.Context, rep *Report, sess *session) {
 	}
 }
 
-// active is every alert on-call was told about and that is not over, in
+// active is every alert on-call was told about and that is not over
+// (outcome alerts, and the lifecycle's open rotate and tls_expiry), in
 // the order of the configuration, as the state knows it now, with its
 // check's owner, team and runbook as configured. The caller holds j.mu.
 func (j *Job) active(st *state.File, results []checks.Result) []notify.Active {
@@ -67,10 +68,15 @@ func (j *Job) active(st *state.File, results []checks.Result) []notify.Active {
 	var out []notify.Active
 	for _, c := range j.Config.Checks {
 		rec := st.Checks[c.Name]
-		if rec == nil || rec.Active == nil {
+		if rec == nil {
 			continue
 		}
-		out = append(out, notify.Active{Decision: activeDecision(c, rec.Track, ran[c.Name], now), ValidFor: j.validFor(c, now)})
+		if rec.Active != nil {
+			out = append(out, notify.Active{Decision: activeDecision(c, rec.Track, ran[c.Name], now), ValidFor: j.validFor(c, now)})
+		}
+		if ds := activeLifecycle(c, rec, ran[c.Name], now); ds != nil {
+			out = append(out, activeOf(ds, j.validFor(c, now))...)
+		}
 	}
 	return out
 }
