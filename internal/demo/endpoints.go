@@ -7,10 +7,10 @@ package demo
 import (
 	"encoding/json"
 	"encoding/pem"
-	"os"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 )
 
 // The demo's credentials: made up, valid only against the fake endpoints.
