@@ -25,9 +25,44 @@ func (j *Job) lifecycle(st *state.File, rec *state.Record, r checks.Result, c co
 			"check", r.Check, "issued_at", c.IssuedAt.Format(time.RFC3339), "issued_for", next.IssuedFingerprint, "fingerprint", r.Fingerprint)
 	}
 	for _, d := range ds {
-		j.enqueue(st, d)
+		j.enqueueLifecycle(st, d)
 		j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
 	}
+}
+
+// enqueueLifecycle puts a lifecycle message in every notifier's outbox. A
+// rotate or tls_expiry message replaces one of its kind about the same
+// check that still waits (keeping its place and attempts): the newer says
+// all the older did, and a notifier down for weeks must not collect one
+// rotate message per repeat_every.
+func (j *Job) enqueueLifecycle(st *state.File, d alert.Decision) {
+	for _, n := range j.Notifiers {
+		box := st.Outbox(n.Name())
+		if d.Kind != alert.KindResolved && replaceWaiting(box, d) {
+			continue
+		}
+		st.SetOutbox(n.Name(), append(box, state.Pending{Decision: d}))
+	}
+}
+
+// replaceWaiting replaces the waiting message of d's kind about d's check
+// with d, and reports whether there was one. A rotate message keeps the
+// waiting one's Repeat: on-call has not heard the first yet.
+func replaceWaiting(box []state.Pending, d alert.Decision) bool {
+	for i := range box {
+		p := &box[i]
+		if p.Check != d.Check || p.Kind != d.Kind {
+			continue
+		}
+		if d.Kind == alert.KindRotate && p.Lifecycle != nil && d.Lifecycle != nil {
+			facts := *d.Lifecycle
+			facts.Repeat = p.Lifecycle.Repeat
+			d.Lifecycle = &facts
+		}
+		p.Decision = d
+		return true
+	}
+	return false
 }
 
 // lifecycles are every configured check's lifecycle as the state holds

@@ -145,3 +145,44 @@ func TestLifecycleDoneWhen(t *testing.T) {
 		t.Errorf("lifecycle reported %+v", lc)
 	}
 }
+
+// TestLifecycleMessagesDoNotPileUp: while Slack is down for days, the
+// rotate message repeated every repeat_every replaces the one still
+// waiting, so one rotate (not yet a reminder: on-call never heard the
+// first) and one tls_expiry (the latest, under 72 hours) wait, whatever
+// the number of runs.
+func TestLifecycleMessagesDoNotPileUp(t *testing.T) {
+	clk := testkit.NewClockAt(time.Now().UTC().Truncate(time.Second))
+	ca := testkit.NewCA(t)
+	base, _ := ca.Serve(t, clk.Now().Add(-time.Hour), clk.Now().Add(5*24*time.Hour), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"message":"OK"}`)
+	}))
+	hook := testkit.NewSlack(t)
+	slackDown(hook)
+	am := newFakeAlertmanager(t, clk.Now)
+	j := lifecycleJob(t, clk, clk.Now().Add(-100*24*time.Hour), base, ca.File, testToken, filepath.Join(t.TempDir(), "state.json"), hook, am, io.Discard)
+	j.Notifiers = j.Notifiers[:1] // Slack alone
+	j.Notifiers[0] = slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now, Retry: slack.Retry{Attempts: 1, Backoff: time.Millisecond}})
+	var rep *Report
+	for range 20 { // every 4 hours for over three days
+		rep = j.Run(context.Background(), Options{})
+		clk.Advance(4 * time.Hour)
+	}
+	if rep.Pending != 2 {
+		t.Fatalf("%d messages wait, want 2: %s", rep.Pending, kinds(rep))
+	}
+	hook.Accept()
+	rep = j.Run(context.Background(), Options{})
+	var got []string
+	for _, n := range rep.Notifications {
+		line := fmt.Sprintf("%s late=%v repeat=%v", n.Kind, n.Late, n.Lifecycle.Repeat)
+		if n.Kind == alert.KindTLSExpiry {
+			line += fmt.Sprintf(" final=%v", n.Lifecycle.FinalWarning(n.At))
+		}
+		got = append(got, line)
+	}
+	want := "rotate late=true repeat=false | tls_expiry late=true repeat=false final=true"
+	if strings.Join(got, " | ") != want {
+		t.Errorf("delivered %q, want %q", strings.Join(got, " | "), want)
+	}
+}
