@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -92,5 +93,42 @@ func TestLifecycleCorruption(t *testing.T) {
 				t.Errorf("reason %q (%v), want %q", reason, err, tc.reason)
 			}
 		})
+	}
+}
+
+// TestFullLifecycleFitsTheFileLimit: 10,000 checks, each with an active
+// alert in a thread, a reminder waiting, and the largest lifecycle the
+// policy keeps (MaxSightings fingerprints, an open rotation, a warned
+// certificate) with its rotate and tls_expiry waiting too, still save
+// under the size tokenwatch reads back.
+func TestFullLifecycleFitsTheFileLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a state of 10,000 checks")
+	}
+	f := benchFile(10_000)
+	lc := lifecycleState()
+	full := *lc.Checks["c"].Lifecycle
+	for len(full.Sightings) < alert.MaxSightings {
+		full.Sightings = append([]alert.Sighting{{Fingerprint: fmt.Sprintf("%08x", len(full.Sightings)), FirstSeen: now}}, full.Sightings...)
+	}
+	waiting := lc.Outbox("slack")[:2]
+	for name, rec := range f.Checks {
+		rec.Active = &Active{Outcome: checks.Invalid, Since: now, FiredAt: now, LastNotified: now, Checks: 3}
+		rec.SetThread("slack", Thread{Channel: "C0123ONCALL", TS: "1795143600.000100"})
+		rec.Lifecycle = &full
+		box := f.Outbox("slack")
+		for _, p := range waiting {
+			p.Check = name
+			box = append(box, p)
+		}
+		f.SetOutbox("slack", box)
+	}
+	data, err := encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("10,000 checks with full lifecycles: %.1f MB of the %d MB limit", float64(len(data))/1e6, maxFileSize>>20)
+	if len(data) > maxFileSize*3/4 {
+		t.Errorf("%d bytes: too close to the %d bytes tokenwatch reads back", len(data), maxFileSize)
 	}
 }
