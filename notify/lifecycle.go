@@ -49,7 +49,7 @@ func composeRotate(d alert.Decision) Content {
 // the expiry date (UTC) and the days left.
 func composeTLSExpiry(d alert.Decision) Content {
 	f := factsOf(d)
-	left := DaysLeft(f.NotAfter, d.At)
+	left := expiryWords(f.NotAfter, d.At)
 	c := Content{Tone: Warning, Headline: fmt.Sprintf("%s: the TLS certificate of %s %s (%s)", d.Check, f.Host, left, Timestamp(f.NotAfter))}
 	if f.FinalWarning(d.At) {
 		c.Tone = Critical
@@ -115,9 +115,9 @@ func daysLeftFact(t, now time.Time) string {
 	return fmt.Sprint(daysLeft(t, now))
 }
 
-// DaysLeft says how long until t in days, the way a headline does:
+// expiryWords says how long until t in days, the way a headline does:
 // "expires in 5 days", "expires within a day", "expired 2 days ago".
-func DaysLeft(t, now time.Time) string {
+func expiryWords(t, now time.Time) string {
 	left := t.Sub(now)
 	switch days := daysLeft(t, now); {
 	case left < 0 && days == 0:
