@@ -57,6 +57,9 @@ type Answer struct {
 	Body []byte
 	// Truncated is set when the body was longer than ReadCap.
 	Truncated bool
+	// TLS is the endpoint's leaf certificate, also when the exchange
+	// failed after the server showed one (an expired certificate).
+	TLS TLSCert
 }
 
 // Result is one check's verdict at one moment, ready for state, alerts and metrics.
@@ -72,6 +75,7 @@ type Result struct {
 	ClientID    string        // the OAuth app's ClientID, when the kind's runbook links it (courier)
 	Owner       string        // who answers for the check, as configured; "" for none
 	Team        string        // the team label the check is routed by, as configured; "" for none
+	TLS         TLSCert       // the https endpoint's leaf certificate; zero for http or when none was seen
 	Started     time.Time     //
 	Duration    time.Duration // wall time, re-checks included
 	// Interrupted is set when the run was cancelled (SIGINT, SIGTERM) before

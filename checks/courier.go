@@ -51,7 +51,8 @@ func (c *Courier) Fingerprint() string { return c.Token.Fingerprint() }
 // Run implements Check.
 func (c *Courier) Run(ctx context.Context) Result {
 	res := Result{Check: c.Name(), Type: TypeCourier, Endpoint: c.Endpoint(), Fingerprint: c.Fingerprint(), Started: time.Now()}
-	v, status := c.ask(ctx)
+	v, a := c.ask(ctx)
+	status := a.Status
 	if status == http.StatusUnauthorized && ctx.Err() == nil {
 		delay := c.RecheckDelay
 		if delay == 0 {
@@ -60,7 +61,8 @@ func (c *Courier) Run(ctx context.Context) Result {
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
-			v, status = c.ask(ctx)
+			v, a = c.ask(ctx)
+			status = a.Status
 			if status == http.StatusUnauthorized {
 				v.Detail += fmt.Sprintf(" twice, %s apart", delay)
 			}
@@ -71,7 +73,7 @@ func (c *Courier) Run(ctx context.Context) Result {
 		}
 	}
 	res.Outcome, res.Detail, res.HTTPStatus = v.Outcome, v.Detail, status
-	res.ClientID = c.ClientID
+	res.ClientID, res.TLS = c.ClientID, a.TLS
 	res.Duration = time.Since(res.Started)
 	if ctx.Err() != nil && status == 0 {
 		res.Interrupted = true
@@ -79,11 +81,13 @@ func (c *Courier) Run(ctx context.Context) Result {
 	return res
 }
 
-func (c *Courier) ask(ctx context.Context) (Verdict, int) {
+// ask sends the test request once: the verdict, and the answer it read
+// (its status and certificate).
+func (c *Courier) ask(ctx context.Context) (Verdict, Answer) {
 	scrub := scrubber(c.Token.Reveal())
 	req, err := http.NewRequest(http.MethodGet, strings.TrimRight(c.BaseURL, "/")+"/api/v1/test", nil)
 	if err != nil {
-		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrub(err.Error())}, 0
+		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrub(err.Error())}, Answer{}
 	}
 	req.Header.Set("Authorization", "OAuth "+c.Token.Reveal())
 	req.Header.Set("Accept", "application/json")
@@ -91,9 +95,9 @@ func (c *Courier) ask(ctx context.Context) (Verdict, int) {
 	if err != nil {
 		v := ClassifyError(err, c.Timeout)
 		v.Detail = scrub(v.Detail)
-		return v, a.Status
+		return v, a
 	}
-	return ClassifyCourier(a, scrub), a.Status
+	return ClassifyCourier(a, scrub), a
 }
 
 // ClassifyCourier says what an answer of GET /api/v1/test means. The

@@ -55,6 +55,15 @@ func (CourierKind) Remedy(o Outcome, s Site) Remedy {
 
 // courierReissue is the re-issue procedure of the Yandex Courier document.
 func courierReissue(s Site) Remedy {
+	return Remedy{Lines: append([]Line{
+		{Prose("The token is revoked or invalid: it was revoked, the account's password changed, 2FA was switched, " +
+			"someone pressed \"log out of all devices\", or it was unused for a long time. A new token is needed.")}},
+		courierSteps(s)...)}
+}
+
+// courierSteps are the Yandex document's steps to issue a token, from the
+// login to the check that confirms the new one.
+func courierSteps(s Site) []Line {
 	// Without a client_id the link is a template: shown as code, not a
 	// link, since a <placeholder> cannot be a link target.
 	open := Line{Prose("2. Open "), Code("https://oauth.yandex.com/authorize?response_type=token&client_id=<ClientID-of-your-app>"),
@@ -64,9 +73,7 @@ func courierReissue(s Site) Remedy {
 		link := "https://oauth.yandex.com/authorize?response_type=token&client_id=" + url.QueryEscape(s.ClientID)
 		open = Line{Prose("2. Open "), Link(link, "the authorize link for ClientID "+s.ClientID), Prose(": "), CodeURL(link), Prose(".")}
 	}
-	return Remedy{Lines: []Line{
-		{Prose("The token is revoked or invalid: it was revoked, the account's password changed, 2FA was switched, " +
-			"someone pressed \"log out of all devices\", or it was unused for a long time. A new token is needed.")},
+	return []Line{
 		{Prose("1. Log in to Yandex with the account the token belongs to: it must be an "), Strong("administrator in the company"), Prose(".")},
 		open,
 		{Prose("3. Make sure it asks to log in as the right user, click "), Strong("Log in as …"), Prose(", and copy the token shown.")},
@@ -74,7 +81,7 @@ func courierReissue(s Site) Remedy {
 			Prose(" must answer "), Code(`{"message":"OK"}`), Prose(".")},
 		{Prose("5. Put the new token where this check reads it (its "), Code("token_file"),
 			Prose(" or variable); the fingerprint will change and the next check confirms.")},
-	}}
+	}
 }
 
 // CourierSpec is a configured courier check.

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -119,5 +120,40 @@ func TestSpecsListTheirSecrets(t *testing.T) {
 	}
 	if _, ok := courier.Build(Target{Name: "c"}).(*Courier); !ok || courier.Endpoint() != "https://c.example" {
 		t.Error("courier spec builds no courier check")
+	}
+}
+
+// TestRotationRunbooks: a courier rotate message gives the Yandex
+// re-issue steps with the ready link, a partner's asks the partner for a
+// new secret, and a kind without steps of its own gets the generic words.
+func TestRotationRunbooks(t *testing.T) {
+	text := func(r Remedy) string {
+		var b strings.Builder
+		for _, l := range r.Lines {
+			for _, s := range l {
+				b.WriteString(s.Text + s.URL)
+			}
+			b.WriteString("\n")
+		}
+		return b.String()
+	}
+	courier := text(Kinds.Rotation(TypeCourier, Site{Endpoint: "https://courier.example", ClientID: "app-1"}))
+	for _, want := range []string{"older than this check's rotate_after", "client_id=app-1", "curl -H \"Authorization: OAuth <new-token>\" -X GET https://courier.example/api/v1/test", "token_file"} {
+		if !strings.Contains(courier, want) {
+			t.Errorf("courier rotation lacks %q:\n%s", want, courier)
+		}
+	}
+	if strings.Contains(courier, "revoked or invalid") {
+		t.Errorf("a rotation is not a revoked token:\n%s", courier)
+	}
+	partner := text(Kinds.Rotation(TypePartner, Site{Endpoint: "https://partner.example"}))
+	if !strings.Contains(partner, "Ask the partner") || !strings.Contains(partner, "new client secret") {
+		t.Errorf("partner rotation:\n%s", partner)
+	}
+	if got := Kinds.With(fakeKind("fake")).Rotation("fake", Site{}); !reflect.DeepEqual(got, GenericRotation()) {
+		t.Errorf("a kind without a Rotation: %+v", got)
+	}
+	if got := Kinds.Rotation("gone", Site{}); !reflect.DeepEqual(got, GenericRotation()) {
+		t.Errorf("a type no kind has: %+v", got)
 	}
 }

@@ -63,18 +63,20 @@ func (p *Partner) Fingerprint() string { return p.ClientSecret.Fingerprint() }
 // Run implements Check.
 func (p *Partner) Run(ctx context.Context) Result {
 	res := Result{Check: p.Name(), Type: TypePartner, Endpoint: p.Endpoint(), Fingerprint: p.Fingerprint(), Started: time.Now()}
-	v, status, token := p.ask(ctx)
+	v, a, token := p.ask(ctx)
+	status := a.Status
 	if v.Outcome == OK && p.Verify != nil {
 		v, status = p.deepen(ctx, v, token)
 	}
-	res.Outcome, res.Detail, res.HTTPStatus, res.ExpiresIn = v.Outcome, v.Detail, status, v.ExpiresIn
+	res.Outcome, res.Detail, res.HTTPStatus, res.ExpiresIn, res.TLS = v.Outcome, v.Detail, status, v.ExpiresIn, a.TLS
 	res.Duration = time.Since(res.Started)
 	res.Interrupted = ctx.Err() != nil && status == 0
 	return res
 }
 
-// ask requests a token; token is the one issued, when the verdict is OK.
-func (p *Partner) ask(ctx context.Context) (v Verdict, status int, token string) {
+// ask sends the token request once: the verdict, the answer it read (its
+// status and certificate), and the token issued when the verdict is OK.
+func (p *Partner) ask(ctx context.Context) (v Verdict, a Answer, token string) {
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {p.scope()}}
 	basic := p.basicCredentials()
 	if p.AuthStyle != AuthBasic {
@@ -84,18 +86,18 @@ func (p *Partner) ask(ctx context.Context) (v Verdict, status int, token string)
 	secrets := []string{p.ClientSecret.Reveal(), url.QueryEscape(p.ClientSecret.Reveal()), basic}
 	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(p.Host, "/")+"/security/oauth/token", strings.NewReader(form.Encode()))
 	if err != nil {
-		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrubber(secrets...)(err.Error())}, 0, ""
+		return Verdict{Outcome: BadResponse, Detail: "cannot build the request: " + scrubber(secrets...)(err.Error())}, Answer{}, ""
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if p.AuthStyle == AuthBasic {
 		req.Header.Set("Authorization", "Basic "+basic)
 	}
-	a, err := p.exchange(ctx, req)
+	a, err = p.exchange(ctx, req)
 	if err != nil {
 		v := ClassifyError(err, p.Timeout)
 		v.Detail = scrubber(secrets...)(v.Detail)
-		return v, a.Status, ""
+		return v, a, ""
 	}
 	// The token the partner issued is a secret too: it must not be quoted
 	// back, even from a body that does not parse.
@@ -104,7 +106,7 @@ func (p *Partner) ask(ctx context.Context) (v Verdict, status int, token string)
 	if v.Outcome == OK {
 		token = AccessToken(a.Body)
 	}
-	return v, a.Status, token
+	return v, a, token
 }
 
 func (p *Partner) scope() string {

@@ -93,11 +93,11 @@ func (t Target) exchange(ctx context.Context, req *http.Request) (Answer, error)
 	req.Header.Set("User-Agent", t.UserAgent)
 	resp, err := t.Client.Do(req)
 	if err != nil {
-		return Answer{}, err
+		return Answer{TLS: leafOfError(requestHost(req), err)}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, ReadCap+1))
-	a := Answer{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	a := Answer{Status: resp.StatusCode, Header: resp.Header, Body: body, TLS: leafOf(requestHost(req), resp.TLS)}
 	if len(body) > ReadCap {
 		// Closing without draining drops the connection instead of reading
 		// an endless body to keep it alive.

@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -549,16 +550,33 @@ func fakeCourier(t *testing.T, mode string) *switchable {
 func fakePartner(t *testing.T, mode string) *switchable {
 	sw := &switchable{}
 	sw.set(mode)
-	sw.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sw.Server = httptest.NewServer(partnerHandler(sw))
+	t.Cleanup(sw.Close)
+	return sw
+}
+
+// partnerHandler issues a token, with expires_in in mode "expires".
+func partnerHandler(sw *switchable) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if sw.get() == "expires" {
 			io.WriteString(w, `{"access_token":"issued-e2e","token_type":"bearer","expires_in":300}`)
 			return
 		}
 		io.WriteString(w, `{"access_token":"issued-e2e","token_type":"bearer"}`)
-	}))
+	})
+}
+
+// fakeTLSPartner is fakePartner over https, with its certificate (httptest's
+// own) written to a file for the check's ca_file: the TLS series exist.
+func fakeTLSPartner(t *testing.T) (*switchable, string) {
+	sw := &switchable{}
+	sw.set("expires")
+	sw.Server = httptest.NewTLSServer(partnerHandler(sw))
 	t.Cleanup(sw.Close)
-	return sw
+	ca := filepath.Join(t.TempDir(), "partner-ca.pem")
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sw.Certificate().Raw})))
+	return sw, ca
 }
 
 // fakeStatus answers 200 in mode "ok", else 404 no_service: a fake Slack
@@ -607,6 +625,7 @@ func failingProxy(t *testing.T, target string) *switchable {
 // tokenwatchConfig is the configuration of one installation.
 type tokenwatchConfig struct {
 	courier, partner *switchable
+	partnerCA        string // the partner's certificate, when it speaks https
 	slack, heartbeat *switchable
 	textfile         string
 	pushURL, pushJob string
@@ -632,10 +651,15 @@ func (c tokenwatchConfig) render(statePath string) string {
 	}
 	fmt.Fprintf(&b, "defaults: {schedule: %q, timeout: 5s}\nchecks:\n", schedule)
 	if c.courier != nil {
-		fmt.Fprintf(&b, "  - {name: courier-main, type: courier, base_url: %q, token: %q}\n", c.courier.URL, courierToken)
+		// rotate_after: the credential-age series exist (a fresh secret: no alert).
+		fmt.Fprintf(&b, "  - {name: courier-main, type: courier, base_url: %q, token: %q, rotate_after: 2160h}\n", c.courier.URL, courierToken)
 	}
 	if c.partner != nil {
-		fmt.Fprintf(&b, "  - {name: partner-acme, type: partner_oauth, host: %q, client_id: e2e, client_secret: e2e-secret}\n", c.partner.URL)
+		trust := ""
+		if c.partnerCA != "" {
+			trust = fmt.Sprintf(", ca_file: %q", c.partnerCA)
+		}
+		fmt.Fprintf(&b, "  - {name: partner-acme, type: partner_oauth, host: %q, client_id: e2e, client_secret: e2e-secret%s}\n", c.partner.URL, trust)
 	}
 	return b.String()
 }

@@ -240,7 +240,9 @@ func TestEndToEnd(t *testing.T) {
 	// returns data from the live Prometheus.
 	run("dashboard", func(t *testing.T) {
 		// A notifier is configured: the notification panel shows its counts.
-		_, w := serve(t, "dashboard", tokenwatchConfig{courier: fakeCourier(t, "ok"), partner: fakePartner(t, "expires"), slack: fakeStatus(t, "ok")})
+		// The partner speaks https: the TLS panel has its certificate.
+		partner, partnerCA := fakeTLSPartner(t)
+		_, w := serve(t, "dashboard", tokenwatchConfig{courier: fakeCourier(t, "ok"), partner: partner, partnerCA: partnerCA, slack: fakeStatus(t, "ok")})
 		seen(t, w)
 		vars := strings.NewReplacer("$job", w.in.job, "$instance", w.in.instance, "$check", ".*", "$__rate_interval", "1m")
 		for where, expr := range dashboardExprs(t) {

@@ -48,6 +48,10 @@ func Compose(m Message, now time.Time) Content {
 			c = composeEgress(d)
 			break
 		}
+		if d.Lifecycle != nil {
+			c = composeLifecycleResolved(d)
+			break
+		}
 		c.Tone = Recovered
 		c.Headline = fmt.Sprintf("Resolved: %s works again", d.Check)
 		c.Summary = Line{Prose("[RESOLVED] "), Quote(d.Check), Prose(fmt.Sprintf(" works again after %s %s", Duration(d.At.Sub(d.Since)), d.Previous))}
@@ -62,6 +66,10 @@ func Compose(m Message, now time.Time) Content {
 		c.Sections = []Section{{Heading: "Now", Quote: Line{quoteOr(d.Detail)}}}
 	case alert.KindFlapping:
 		c = composeFlapping(d)
+	case alert.KindRotate:
+		c = composeRotate(d)
+	case alert.KindTLSExpiry:
+		c = composeTLSExpiry(d)
 	case alert.KindNotice:
 		c.Tone = Warning
 		c.Headline = "tokenwatch: its state was reset"
@@ -202,6 +210,10 @@ func ComposeSummary(ms []Message) Content {
 	credentials, outages := 0, 0
 	for _, m := range ms {
 		d := m.Decision
+		if d.Lifecycle != nil {
+			c.Items = append(c.Items, lifecycleItem(m))
+			continue // neither a credential failure nor an outage
+		}
 		if d.Kind != alert.KindResolved {
 			if d.Outcome.IsCredentialFailure() {
 				credentials++

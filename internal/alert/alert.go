@@ -178,6 +178,9 @@ type Decision struct {
 	// just ended: every message about a silenced check says so.
 	Silence      *Mute `json:"silence,omitempty"`
 	SilenceEnded bool  `json:"silence_ended,omitempty"`
+	// Lifecycle is what a rotate or tls_expiry message, or the resolution
+	// of one, says (lifecycle.go); nil on every other message.
+	Lifecycle *LifecycleFacts `json:"lifecycle,omitempty"`
 }
 
 // Threshold is how many failures in a row it takes to alert on outcome o.

@@ -24,7 +24,8 @@ const reservedName = "tokenwatch"
 var checkName = regexp.MustCompile(`^[a-z0-9_-]{1,63}$`)
 
 // commonKeys are the keys every check has, whatever its kind.
-var commonKeys = []string{"name", "type", "schedule", "timeout", "alert", "ca_file", "insecure_skip_verify", "owner", "team", "slack"}
+var commonKeys = []string{"name", "type", "schedule", "timeout", "alert", "ca_file", "insecure_skip_verify", "owner", "team", "slack",
+	"issued_at", "rotate_after", "tls_warn_before"}
 
 func (p *parser) checks(n *yaml.Node, d checkDefaults) []Check {
 	n = resolve(n)
@@ -99,7 +100,7 @@ func (p *parser) check(n *yaml.Node, index int, d checkDefaults) (Check, *yaml.N
 }
 
 // commonKeys reads what every check may set: its schedule, timeout, alert
-// policy, TLS settings, owner, team and Slack destination.
+// policy, TLS settings, owner, team, Slack destination and lifecycle.
 func (p *parser) commonKeys(c *Check, values map[string]*yaml.Node, where string, d checkDefaults) {
 	if v := values["schedule"]; v != nil {
 		p.schedule(v, &c.Schedule)
@@ -133,6 +134,7 @@ func (p *parser) commonKeys(c *Check, values map[string]*yaml.Node, where string
 	if v := values["slack"]; v != nil {
 		c.Slack = p.checkSlack(v, where, d.slack)
 	}
+	p.lifecycleKeys(c, values, where, d)
 }
 
 // unreadKeys reports every key of a check that neither the common keys

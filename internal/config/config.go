@@ -100,6 +100,13 @@ type Check struct {
 	// section's own destination.
 	Slack *CheckSlack
 
+	// IssuedAt is when the current secret was issued (zero: unknown);
+	// RotateAfter its maximum age (0: none); TLSWarnBefore how long
+	// before its expiry the endpoint's certificate is announced.
+	IssuedAt      time.Time
+	RotateAfter   time.Duration
+	TLSWarnBefore time.Duration
+
 	// Spec is the check's own settings, read by its kind (checks.Kinds).
 	Spec checks.Spec
 }

@@ -16,6 +16,8 @@ type checkDefaults struct {
 	// slack is the top-level slack section's mode: what a check's own
 	// slack key may say.
 	slack slackMode
+	// tlsWarnBefore is how long before expiry certificates are announced.
+	tlsWarnBefore time.Duration
 }
 
 // alertOverride holds the alert keys a section sets; nil means "inherit".
@@ -32,6 +34,9 @@ func (p *parser) defaults(n *yaml.Node, d *checkDefaults) {
 		"schedule": func(v *yaml.Node) { p.schedule(v, &d.schedule) },
 		"timeout":  func(v *yaml.Node) { p.duration(v, "timeout", false, &d.timeout) },
 		"alert":    func(v *yaml.Node) { d.alert = p.alert(v) },
+		"tls_warn_before": func(v *yaml.Node) {
+			p.duration(v, "defaults.tls_warn_before", false, &d.tlsWarnBefore)
+		},
 	})
 }
 

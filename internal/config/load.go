@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -88,6 +89,7 @@ type parser struct {
 	kindKeys map[string][]string // every key of each kind, by type; see keysOf
 	allKeys  []string            // every key a check may have, of any kind; see unreadKeys
 	problems Problems
+	now      func() time.Time // the clock issued_at is read against; nil: time.Now
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {

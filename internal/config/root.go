@@ -13,7 +13,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 		State:       State{Path: defaultStatePath(p.env)},
 		Metrics:     Metrics{Listen: DefaultListen, Pushgateway: Pushgateway{Job: DefaultPushgatewayJob}},
 	}
-	defaults := checkDefaults{schedule: DefaultSchedule, timeout: DefaultTimeout}
+	defaults := checkDefaults{schedule: DefaultSchedule, timeout: DefaultTimeout, tlsWarnBefore: DefaultTLSWarnBefore}
 	var checksNode, maintenanceNode *yaml.Node
 	seen := p.fields(root, "configuration", map[string]func(*yaml.Node){
 		"concurrency":  func(v *yaml.Node) { p.positive(v, "concurrency", &cfg.Concurrency) },

@@ -37,11 +37,12 @@ checks:
     type: courier
     base_url: %s
     token: %s
+    rotate_after: 2160h%s
   - name: courier-backup
     type: courier
     base_url: %s
     token: %s
-    client_id: 0123456789abcdef0123456789abcdef
+    client_id: 0123456789abcdef0123456789abcdef%s
   - name: partner-acme
     type: partner_oauth
     host: %s
@@ -61,10 +62,15 @@ checks:
 `
 
 // demoConfiguration reads the demo's configuration, pointed at the given
-// fake Slack and endpoints, through the real loader.
-func demoConfiguration(dir, webhookURL, courierURL, partnerURL, partnerDownURL string) (*config.Config, error) {
+// fake Slack and endpoints, through the real loader. courierCA is the
+// courier's certificate file; "" for none.
+func demoConfiguration(dir, webhookURL, courierURL, courierCA, partnerURL, partnerDownURL string) (*config.Config, error) {
+	trust := ""
+	if courierCA != "" {
+		trust = "\n    ca_file: " + courierCA
+	}
 	src := fmt.Sprintf(demoConfig, webhookURL, filepath.Join(dir, "state.json"),
-		courierURL, GoodToken, courierURL, RevokedToken,
+		courierURL, GoodToken, trust, courierURL, RevokedToken, trust,
 		partnerURL, PartnerID, RejectedSecret, partnerURL, PartnerID, PartnerSecret, partnerDownURL)
 	cfg, problems := config.Parse(filepath.Join(dir, "config.yaml"), []byte(src), config.OSEnv)
 	if err := problems.Err(); err != nil {
@@ -78,7 +84,7 @@ func demoConfiguration(dir, webhookURL, courierURL, partnerURL, partnerDownURL s
 // endpoints (whose loopback addresses are no secret).
 func Secrets() ([]string, error) {
 	const nowhere = "http://127.0.0.1:1"
-	cfg, err := demoConfiguration(os.TempDir(), nowhere, nowhere, nowhere, nowhere)
+	cfg, err := demoConfiguration(os.TempDir(), nowhere, nowhere, "", nowhere, nowhere)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +112,11 @@ func Run(ctx context.Context, w io.Writer, logger *slog.Logger, o Options) error
 	}
 	defer os.RemoveAll(dir)
 
-	cfg, err := demoConfiguration(dir, fake.WebhookURL(), eps.Courier.URL, eps.PartnerReject.URL, eps.PartnerDownURL)
+	courierCA := filepath.Join(dir, "courier-ca.pem")
+	if err := eps.WriteCourierCA(courierCA); err != nil {
+		return fmt.Errorf("write the fake courier's certificate: %w", err)
+	}
+	cfg, err := demoConfiguration(dir, fake.WebhookURL(), eps.Courier.URL, courierCA, eps.PartnerReject.URL, eps.PartnerDownURL)
 	if err != nil {
 		return err
 	}

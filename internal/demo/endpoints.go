@@ -6,9 +6,11 @@ package demo
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 )
 
 // The demo's credentials: made up, valid only against the fake endpoints.
@@ -22,14 +24,16 @@ const (
 
 // Endpoints are the fake APIs the demo's checks talk to.
 type Endpoints struct {
-	Courier        *httptest.Server // Yandex Courier: knows GoodToken, rejects everything else
+	Courier        *httptest.Server // Yandex Courier over https: knows GoodToken, rejects everything else
 	PartnerReject  *httptest.Server // a partner that issues tokens for PartnerSecret and rejects any other
 	PartnerDownURL string           // a partner whose server is down: nothing listens there
 }
 
 // StartEndpoints starts the fake APIs on 127.0.0.1.
 func StartEndpoints() (*Endpoints, error) {
-	courier := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The courier speaks https, as the real one does: its certificate
+	// (httptest's own, trusted through ca_file) shows in the TLS metrics.
+	courier := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || r.URL.Path != "/api/v1/test" {
 			http.NotFound(w, r)
 			return
@@ -73,4 +77,11 @@ func StartEndpoints() (*Endpoints, error) {
 func (e *Endpoints) Close() {
 	e.Courier.Close()
 	e.PartnerReject.Close()
+}
+
+// WriteCourierCA writes the certificate the fake courier shows, as PEM, to
+// path: the demo's courier checks trust it through ca_file.
+func (e *Endpoints) WriteCourierCA(path string) error {
+	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.Courier.Certificate().Raw})
+	return os.WriteFile(path, block, 0o600)
 }

@@ -90,7 +90,9 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 			j.enqueue(st, d) // after earlier runs' messages
 			j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
 		}
+		j.lifecycle(st, rec, r, c, now)
 	}
+	rep.Lifecycles = j.lifecycles(st)
 	// Checks that did not run in this pass are reported as the state remembers them.
 	for _, c := range j.Config.Checks {
 		if rec, ok := st.Checks[c.Name]; ok {
@@ -210,10 +212,12 @@ func message(st *state.File, notifier string, p state.Pending) notify.Message {
 }
 
 // threadOf is where a message belongs: the thread of the check's incident
-// at this notifier, unless the message opens a new incident.
+// at this notifier, unless the message opens a new incident. A lifecycle
+// message (rotate, tls_expiry, their end) belongs to no outcome incident:
+// in its thread, its resolution would mark that incident resolved.
 func threadOf(st *state.File, notifier string, d alert.Decision) *notify.Thread {
 	rec := st.Checks[d.Check]
-	if rec == nil || d.NewThread {
+	if rec == nil || d.NewThread || d.Lifecycle != nil {
 		return nil
 	}
 	if t, ok := rec.Thread(notifier); ok {

@@ -90,6 +90,9 @@ type Report struct {
 	// Tracks is every configured check's state as the pass left it (for
 	// checks that did not run in it, as the state remembers them).
 	Tracks map[string]alert.Track
+	// Lifecycles is every configured check's credential lifecycle as the
+	// pass left it (first sightings, issued_at, the certificate seen).
+	Lifecycles map[string]alert.Lifecycle
 	// DryRun is set when nothing was sent or written.
 	DryRun bool
 	// LastSuccess is the start of the last pass that delivered every

@@ -55,10 +55,11 @@ func (j *Job) sync(ctx context.Context, rep *Report, sess *session) {
 	}
 }
 
-// active is every alert on-call was told about and that is not over, in
+// active is every alert on-call was told about and that is not over
+// (outcome alerts, and the lifecycle's open rotate and tls_expiry), in
 // the order of the configuration, as the state knows it now, with its
-// check's owner, team and runbook as configured. A silenced check's alert
-// is left out: a receiver that expires alerts (Alertmanager) lets it end,
+// check's owner, team and runbook as configured. A silenced check's
+// outcome alert is left out: a receiver that expires alerts (Alertmanager) lets it end,
 // and the alert sent when the silence ends fires it again. The caller
 // holds j.mu.
 func (j *Job) active(st *state.File, results []checks.Result, mutes map[string]alert.Mute) []notify.Active {
@@ -70,10 +71,18 @@ func (j *Job) active(st *state.File, results []checks.Result, mutes map[string]a
 	var out []notify.Active
 	for _, c := range j.Config.Checks {
 		rec := st.Checks[c.Name]
-		if _, silenced := mutes[c.Name]; rec == nil || rec.Active == nil || silenced {
+		if rec == nil {
 			continue
 		}
-		out = append(out, notify.Active{Decision: activeDecision(c, rec.Track, ran[c.Name], now), ValidFor: j.validFor(c, now)})
+		// A silence holds the outcome's alert, not the lifecycle's: a
+		// partner's maintenance makes neither its secret nor its
+		// certificate younger.
+		if _, silenced := mutes[c.Name]; rec.Active != nil && !silenced {
+			out = append(out, notify.Active{Decision: activeDecision(c, rec.Track, ran[c.Name], now), ValidFor: j.validFor(c, now)})
+		}
+		if ds := activeLifecycle(c, rec, ran[c.Name], now); ds != nil {
+			out = append(out, activeOf(ds, j.validFor(c, now))...)
+		}
 	}
 	return out
 }

@@ -21,6 +21,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	checks                  *checkSeries
+	lifecycle               *lifecycleSeries
 	notifications           *totals
 	notifiers               *notifierHealth
 	outputs                 *outputs
@@ -37,7 +38,7 @@ var _ job.Output = (*Metrics)(nil)
 // the first exposition: a check that has not run yet reads up 0 and all
 // outcomes 0, never a missing series.
 func New(list []config.Check) *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry(), checks: newCheckSeries()}
+	m := &Metrics{Registry: prometheus.NewRegistry(), checks: newCheckSeries(), lifecycle: newLifecycleSeries()}
 	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
 		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
 		m.Registry.MustRegister(g)
@@ -48,7 +49,7 @@ func New(list []config.Check) *Metrics {
 		m.Registry.MustRegister(g)
 		return g
 	}
-	m.Registry.MustRegister(m.checks)
+	m.Registry.MustRegister(m.checks, m.lifecycle)
 	m.notifications = newTotals()
 	m.notifiers = newNotifierHealth()
 	m.outputs = newOutputs()
@@ -85,6 +86,7 @@ func NewServe(list []config.Check) *Metrics {
 // their zero series, removed checks lose theirs (serve, after a reload).
 func (m *Metrics) SetChecks(list []config.Check) {
 	m.checks.set(list)
+	m.lifecycle.set(list)
 	if m.skipped == nil {
 		return
 	}
@@ -117,6 +119,7 @@ func (m *Metrics) Name() string { return "metrics" }
 // Report implements job.Output: it records one pass.
 func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
 	m.checks.report(rep)
+	m.lifecycle.report(rep)
 	m.notifications.set(rep.Totals)
 	m.notifiers.set(rep.Notifiers, rep.NotifierErrors)
 	m.outputs.set(rep.Outputs)

@@ -513,7 +513,7 @@ func (r *Record) problem() string {
 			return "threads: notifier, channel or ts missing"
 		}
 	}
-	return ""
+	return lifecycleProblem(r.Lifecycle)
 }
 
 func trackProblem(t alert.Track) string {
@@ -554,6 +554,9 @@ func (p Pending) problem() string {
 // kindProblem checks what a message of each kind must carry for its text
 // to be written: the outcome it is about, and since when.
 func kindProblem(d alert.Decision) string {
+	if p, lifecycle := lifecycleMessageProblem(d); lifecycle {
+		return p
+	}
 	switch d.Kind {
 	case alert.KindAlert, alert.KindReminder:
 		if d.Outcome == "" || d.Outcome == checks.OK {

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
@@ -84,14 +85,24 @@ func useAsARun(file *File, configured []Identity) {
 	}
 }
 
-// evaluateAll moves every configured check's record by one failed result.
+// evaluateAll moves every configured check's record by one failed result,
+// its outcome track and its lifecycle (a new secret, a certificate soon
+// to expire).
 func evaluateAll(file *File, configured []Identity) {
+	settings := alert.LifecycleSettings{IssuedAt: now.Add(-100 * 24 * time.Hour), RotateAfter: time.Hour, RepeatEvery: time.Hour, TLSWarnBefore: alert.DefaultTLSWarnBefore}
 	for _, c := range configured {
 		rec := file.Record(c)
-		r := checks.Result{Check: c.Name, Type: c.Type, Outcome: checks.Invalid, HTTPStatus: 401}
+		r := checks.Result{Check: c.Name, Type: c.Type, Outcome: checks.Invalid, HTTPStatus: 401, Fingerprint: "fuzzfp01",
+			TLS: checks.TLSCert{Host: "c.example", Fingerprint: "c0ffee00", NotAfter: now.Add(time.Hour)}}
 		var ds []alert.Decision
 		rec.Track, ds = alert.Evaluate(rec.Track, r, alert.DefaultSettings, now)
-		for _, d := range ds {
+		var l alert.Lifecycle
+		if rec.Lifecycle != nil {
+			l = *rec.Lifecycle
+		}
+		next, lds, _ := alert.EvaluateLifecycle(l, r, settings, now)
+		rec.Lifecycle = &next
+		for _, d := range append(ds, lds...) {
 			file.SetOutbox("slack", append(file.Outbox("slack"), Pending{Decision: d}))
 		}
 	}

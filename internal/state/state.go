@@ -85,6 +85,11 @@ type Record struct {
 	// Threads are where the current incident's first message lives, by
 	// notifier (Slack in bot mode), so that replies can follow it.
 	Threads map[string]Thread `json:"threads,omitempty"`
+	// Lifecycle is what the lifecycle policy remembers: the secret's first
+	// sightings, the issued_at it was given, the open rotate notice and the
+	// certificate seen (alert.EvaluateLifecycle). Nil until the check ran;
+	// a file of an earlier release simply lacks it.
+	Lifecycle *alert.Lifecycle `json:"lifecycle,omitempty"`
 }
 
 // Thread locates a posted message, so replies and updates can follow it.

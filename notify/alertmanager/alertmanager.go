@@ -119,7 +119,9 @@ func (n *Notifier) Sync(ctx context.Context, active []notify.Active) error {
 			window = n.window
 		}
 		d := a.Decision
-		d.Kind = alert.KindAlert
+		if d.Lifecycle == nil {
+			d.Kind = alert.KindAlert // a lifecycle alert keeps its kind: its name depends on it
+		}
 		d.Previous = "" // an earlier outcome was ended when it changed
 		all = append(all, Alerts(d, n.labels, window, now)...)
 	}

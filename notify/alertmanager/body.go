@@ -52,6 +52,9 @@ func Alerts(d alert.Decision, labels map[string]string, window time.Duration, no
 		// notice, it is not posted, and neither is its resolution.
 		return nil
 	}
+	if out, ok := lifecycleAlerts(d, labels, now.Add(window), now); ok {
+		return out
+	}
 	switch d.Kind {
 	case alert.KindAlert, alert.KindReminder:
 		out := []Alert{build(d, d.Outcome, labels, now.Add(window))}
@@ -77,6 +80,20 @@ func build(d alert.Decision, o checks.Outcome, extra map[string]string, ends tim
 	if name == "" {
 		return Alert{}
 	}
+	severity := "warning"
+	if o.IsCredentialFailure() {
+		severity = "critical"
+	}
+	a := Alert{Labels: alertLabels(d, name, severity, extra), Annotations: annotations(d, name), EndsAt: ends.UTC().Format(timeFormat)}
+	if !d.Since.IsZero() {
+		a.StartsAt = d.Since.UTC().Format(timeFormat)
+	}
+	return a
+}
+
+// alertLabels identify the alert: its name, the check, its type, the
+// severity and team, over the configured labels.
+func alertLabels(d alert.Decision, name, severity string, extra map[string]string) map[string]string {
 	labels := make(map[string]string, len(extra)+5)
 	for k, v := range extra {
 		labels[k] = v
@@ -84,18 +101,11 @@ func build(d alert.Decision, o checks.Outcome, extra map[string]string, ends tim
 	labels["alertname"] = name
 	labels["check"] = d.Check
 	labels["type"] = d.Type
-	labels["severity"] = "warning"
-	if o.IsCredentialFailure() {
-		labels["severity"] = "critical"
-	}
+	labels["severity"] = severity
 	if d.Team != "" {
 		labels["team"] = d.Team
 	}
-	a := Alert{Labels: labels, Annotations: annotations(d, name), EndsAt: ends.UTC().Format(timeFormat)}
-	if !d.Since.IsZero() {
-		a.StartsAt = d.Since.UTC().Format(timeFormat)
-	}
-	return a
+	return labels
 }
 
 // annotations are what on-call reads: the message's one-line summary, its

@@ -111,12 +111,38 @@ func Messages() map[string][]notify.Message {
 	afterWindow := owned(Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "invalid_client"`))
 	afterWindow.Silence, afterWindow.SilenceEnded = &windowEnded, true
 	silencedStorm := []notify.Message{{Decision: afterSilence}, {Decision: silencedResolved}, {Decision: afterWindow}}
+	rotate := withLink
+	rotate.Kind, rotate.Outcome, rotate.HTTPStatus, rotate.Detail, rotate.NewThread = alert.KindRotate, checks.OK, 200, "", false
+	rotate.Since = At.Add(-10 * 24 * time.Hour)
+	rotate.Lifecycle = &alert.LifecycleFacts{IssuedAt: At.Add(-100 * 24 * time.Hour), Configured: true, RotateAfter: 2160 * time.Hour}
+	rotatePartner := owned(Decision(alert.KindRotate, checks.TypePartner, checks.Invalid, 400, ""))
+	rotatePartner.NewThread, rotatePartner.Since = false, At.Add(-3*24*time.Hour)
+	rotatePartner.Lifecycle = &alert.LifecycleFacts{IssuedAt: At.Add(-93 * 24 * time.Hour), RotateAfter: 90 * 24 * time.Hour, Repeat: true}
+	tlsExpiry := owned(Decision(alert.KindTLSExpiry, checks.TypePartner, checks.Unavailable, 503, ""))
+	tlsExpiry.NewThread, tlsExpiry.Since = false, At
+	tlsExpiry.Lifecycle = &alert.LifecycleFacts{Host: "partner.example.com", NotAfter: At.Add(5*24*time.Hour + 3*time.Hour), CertFingerprint: "c0ffee42"}
+	tlsFinal := tlsExpiry
+	tlsFinal.Lifecycle = &alert.LifecycleFacts{Host: "partner.example.com", NotAfter: At.Add(-26 * time.Hour), CertFingerprint: "c0ffee42"}
+	secretRotated := Decision(alert.KindResolved, checks.TypeCourier, checks.OK, 200, "")
+	secretRotated.NewThread, secretRotated.Since, secretRotated.RotatedFrom = false, At.Add(-10*24*time.Hour), "aa11bb22"
+	secretRotated.Lifecycle = &alert.LifecycleFacts{About: alert.KindRotate}
+	renewed := Decision(alert.KindResolved, checks.TypePartner, checks.OK, 200, "")
+	renewed.NewThread = false
+	renewed.Lifecycle = &alert.LifecycleFacts{About: alert.KindTLSExpiry, Host: "partner.example.com", NotAfter: At.Add(400 * 24 * time.Hour), CertFingerprint: "0ddba11d"}
+	lifecycleStorm := []notify.Message{{Decision: rotate}, {Decision: tlsExpiry, Late: true}, {Decision: hostile}}
 	return map[string][]notify.Message{
 		"resolved-silenced":            {{Decision: silencedResolved}},
 		"resolved-window":              {{Decision: windowResolved}},
 		"alert-after-silence":          {{Decision: afterSilence}},
 		"alert-after-window":           {{Decision: afterWindow}},
 		"summary-silenced":             silencedStorm,
+		"rotate-courier":               {{Decision: rotate}},
+		"rotate-partner-repeat":        {{Decision: rotatePartner}},
+		"tls-expiry":                   {{Decision: tlsExpiry}},
+		"tls-expired":                  {{Decision: tlsFinal, Late: true}},
+		"resolved-rotate":              {{Decision: secretRotated}},
+		"resolved-tls":                 {{Decision: renewed}},
+		"summary-lifecycle":            lifecycleStorm,
 		"egress":                       {{Decision: egress}},
 		"resolved-egress":              {{Decision: egressResolved}},
 		"alert-hostile":                {{Decision: hostile}},

@@ -1,0 +1,118 @@
+package job
+
+import (
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/alert"
+	"github.com/tokenwatch/tokenwatch/internal/config"
+	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/notify"
+)
+
+// lifecycle moves a check's credential lifecycle by one result (whatever
+// its outcome) and queues its rotate and tls_expiry messages. The caller
+// holds j.mu.
+func (j *Job) lifecycle(st *state.File, rec *state.Record, r checks.Result, c config.Check, now time.Time) {
+	var l alert.Lifecycle
+	if rec.Lifecycle != nil {
+		l = *rec.Lifecycle
+	}
+	next, ds, stale := alert.EvaluateLifecycle(l, owned(r, c), c.Lifecycle(), now)
+	rec.Lifecycle = &next
+	if stale {
+		j.Logger.Warn("issued_at looks stale: it was configured for an earlier secret; the current one's age counts from its first sighting. Update or remove issued_at",
+			"check", r.Check, "issued_at", c.IssuedAt.Format(time.RFC3339), "issued_for", next.IssuedFingerprint, "fingerprint", r.Fingerprint)
+	}
+	for _, d := range ds {
+		j.enqueueLifecycle(st, d)
+		j.Logger.Info("decision", "check", d.Check, "kind", string(d.Kind), "outcome", string(d.Outcome))
+	}
+}
+
+// enqueueLifecycle puts a lifecycle message in every notifier's outbox. A
+// rotate or tls_expiry message replaces one of its kind about the same
+// check that still waits (keeping its place and attempts): the newer says
+// all the older did, and a notifier down for weeks must not collect one
+// rotate message per repeat_every.
+func (j *Job) enqueueLifecycle(st *state.File, d alert.Decision) {
+	for _, n := range j.Notifiers {
+		box := st.Outbox(n.Name())
+		if d.Kind != alert.KindResolved && replaceWaiting(box, d) {
+			continue
+		}
+		st.SetOutbox(n.Name(), append(box, state.Pending{Decision: d}))
+	}
+}
+
+// replaceWaiting replaces the waiting message of d's kind about d's check
+// with d, and reports whether there was one. A rotate message keeps the
+// waiting one's Repeat: on-call has not heard the first yet.
+func replaceWaiting(box []state.Pending, d alert.Decision) bool {
+	for i := range box {
+		p := &box[i]
+		if p.Check != d.Check || p.Kind != d.Kind {
+			continue
+		}
+		if d.Kind == alert.KindRotate && p.Lifecycle != nil && d.Lifecycle != nil {
+			facts := *d.Lifecycle
+			facts.Repeat = p.Lifecycle.Repeat
+			d.Lifecycle = &facts
+		}
+		p.Decision = d
+		return true
+	}
+	return false
+}
+
+// lifecycles are every configured check's lifecycle as the state holds
+// it, for the metrics.
+func (j *Job) lifecycles(st *state.File) map[string]alert.Lifecycle {
+	out := map[string]alert.Lifecycle{}
+	for _, c := range j.Config.Checks {
+		if rec, ok := st.Checks[c.Name]; ok && rec.Lifecycle != nil {
+			out[c.Name] = *rec.Lifecycle
+		}
+	}
+	return out
+}
+
+// activeLifecycle is what of a check's lifecycle is an active alert now
+// (Alertmanager: TokenwatchCredentialOld while a rotate notice is open,
+// TokenwatchTLSExpiring while its certificate was warned about), as the
+// messages that opened them say it.
+func activeLifecycle(c config.Check, rec *state.Record, r checks.Result, now time.Time) []alert.Decision {
+	l := rec.Lifecycle
+	if l == nil {
+		return nil
+	}
+	base := alert.Decision{Check: c.Name, Type: c.Type, Endpoint: c.Endpoint(), Outcome: rec.Outcome, HTTPStatus: rec.HTTPStatus,
+		Fingerprint: rec.Fingerprint, At: now, Owner: c.Owner, Team: c.Team}
+	if r.Check == c.Name {
+		base.ClientID = r.ClientID
+	}
+	var out []alert.Decision
+	if rot := l.Rotation; rot != nil {
+		issued, configured := l.Issued(rot.Fingerprint)
+		d := base
+		d.Kind, d.Since, d.Fingerprint = alert.KindRotate, rot.Since, rot.Fingerprint
+		d.Lifecycle = &alert.LifecycleFacts{IssuedAt: issued, Configured: configured, RotateAfter: c.RotateAfter}
+		out = append(out, d)
+	}
+	if w := l.TLS; w != nil && w.Warned > 0 {
+		d := base
+		d.Kind, d.Since = alert.KindTLSExpiry, w.WarnedAt
+		d.Lifecycle = &alert.LifecycleFacts{Host: w.Host, NotAfter: w.NotAfter, CertFingerprint: w.Fingerprint}
+		out = append(out, d)
+	}
+	return out
+}
+
+// activeOf wraps decisions as active alerts valid for validFor.
+func activeOf(ds []alert.Decision, validFor time.Duration) []notify.Active {
+	out := make([]notify.Active, len(ds))
+	for i, d := range ds {
+		out[i] = notify.Active{Decision: d, ValidFor: validFor}
+	}
+	return out
+}
