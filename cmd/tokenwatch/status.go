@@ -96,6 +96,7 @@ type checkStatus struct {
 	Since         *string      `json:"since"`
 	FailuresInRow int          `json:"failures_in_row"`
 	Fingerprint   *string      `json:"fingerprint"`
+	FirstSeen     *string      `json:"first_seen"`
 	Alert         *alertStatus `json:"alert"`
 	SilencedUntil *string      `json:"silenced_until"`
 	SilenceReason *string      `json:"silence_reason"`
@@ -103,6 +104,8 @@ type checkStatus struct {
 
 	// For the text only.
 	since, lastRun, silencedUntil time.Time
+	issued                        time.Time // issued_at, or the secret's first sighting
+	issuedConfigured              bool      // issued is the configured issued_at
 	alertSince, alertNotified     time.Time
 	httpStatus                    int
 	detail                        string
@@ -177,6 +180,10 @@ func checkOf(st *state.File, open []openWindow, c config.Check, now time.Time, s
 		cs.FailuresInRow = rec.FailuresInRow
 		if rec.Fingerprint != "" {
 			cs.Fingerprint = ptr(rec.Fingerprint)
+		}
+		if l := rec.Lifecycle; l != nil && rec.Fingerprint != "" {
+			cs.FirstSeen = optStamp(l.FirstSeen(rec.Fingerprint))
+			cs.issued, cs.issuedConfigured = l.Issued(rec.Fingerprint)
 		}
 		cs.Flapping = rec.Flapping()
 		cs.lastRun, cs.httpStatus, cs.detail = rec.LastRun, rec.HTTPStatus, scrub.Scrub(rec.Detail)
@@ -262,7 +269,7 @@ func writeStatusText(w io.Writer, v statusView, path string, now time.Time) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tTYPE\tOUTCOME\tSINCE\tIN ROW\tALERT\tSILENCED\tFLAPPING\tFINGERPRINT\tLAST RUN\tDETAIL")
+	fmt.Fprintln(tw, "CHECK\tTYPE\tOUTCOME\tSINCE\tIN ROW\tALERT\tSILENCED\tFLAPPING\tFINGERPRINT\tSECRET AGE\tLAST RUN\tDETAIL")
 	for _, c := range v.Checks {
 		fmt.Fprintln(tw, strings.Join(statusRow(c, now), "\t"))
 	}
@@ -289,13 +296,13 @@ func writeStatusText(w io.Writer, v statusView, path string, now time.Time) {
 func statusRow(c checkStatus, now time.Time) []string {
 	p := notify.Printable
 	if c.Outcome == nil {
-		row := []string{p(c.Name), p(c.Type), "never run", "-", "-", "-", "-", "-", "-", "-", "-"}
+		row := []string{p(c.Name), p(c.Type), "never run", "-", "-", "-", "-", "-", "-", "-", "-", "-"}
 		if c.SilencedUntil != nil {
 			row[6] = silenceCell(c, now)
 		}
 		return row
 	}
-	row := []string{p(c.Name), p(c.Type), p(*c.Outcome), agoOrDash(c.since, now), fmt.Sprint(c.FailuresInRow), "-", "-", "-", "-", agoOrDash(c.lastRun, now), "-"}
+	row := []string{p(c.Name), p(c.Type), p(*c.Outcome), agoOrDash(c.since, now), fmt.Sprint(c.FailuresInRow), "-", "-", "-", "-", secretAge(c, now), agoOrDash(c.lastRun, now), "-"}
 	if c.Alert != nil {
 		row[5] = fmt.Sprintf("%s since %s, notified %s", p(c.Alert.Outcome), ago(c.alertSince, now), ago(c.alertNotified, now))
 	}
@@ -309,12 +316,30 @@ func statusRow(c checkStatus, now time.Time) []string {
 		row[8] = p(*c.Fingerprint)
 	}
 	if c.detail != "" {
-		row[10] = p(shorten(c.detail, maxCell))
+		row[11] = p(shorten(c.detail, maxCell))
 	}
 	if c.httpStatus != 0 && !strings.Contains(c.detail, fmt.Sprint(c.httpStatus)) {
-		row[10] = fmt.Sprintf("HTTP %d: %s", c.httpStatus, row[10])
+		row[11] = fmt.Sprintf("HTTP %d: %s", c.httpStatus, row[11])
 	}
 	return row
+}
+
+// secretAge is how old the check's current secret is: from its issued_at
+// when that belongs to it, else from tokenwatch's first sighting of it
+// ("seen" says so: the secret may be older).
+func secretAge(c checkStatus, now time.Time) string {
+	if c.issued.IsZero() {
+		return "-"
+	}
+	age := now.Sub(c.issued)
+	text := fmt.Sprintf("%dd", int(age/(24*time.Hour)))
+	if age < 24*time.Hour {
+		text = roughly(max(age.Round(time.Minute), time.Minute))
+	}
+	if !c.issuedConfigured {
+		text += " (seen)"
+	}
+	return text
 }
 
 func silenceCell(c checkStatus, now time.Time) string {

@@ -66,6 +66,10 @@ func writeOnCallState(t *testing.T, cfgPath, statePath string, now time.Time) (s
 	courier.Track = alert.Track{Outcome: checks.Invalid, HTTPStatus: 401, Detail: "token rejected (HTTP 401)",
 		FailuresInRow: 3, FailingSince: since, OutcomeSince: since, LastRun: now.Add(-time.Minute), Fingerprint: "3f2a9c1e",
 		Active: &alert.Active{Outcome: checks.Invalid, Since: since, FiredAt: since, LastNotified: since.Add(time.Hour), Checks: 3}}
+	// Its secret was first seen 100 days ago, after an older one.
+	courier.Lifecycle = &alert.Lifecycle{Sightings: []alert.Sighting{
+		{Fingerprint: "aa11bb22", FirstSeen: since.Add(-200 * 24 * time.Hour)},
+		{Fingerprint: "3f2a9c1e", FirstSeen: since.Add(-100 * 24 * time.Hour)}}}
 	acme := st.Record(id("partner-acme"))
 	acme.Track = alert.Track{Outcome: checks.OK, OKsInRow: 1, OutcomeSince: now.Add(-5 * time.Minute).Truncate(time.Second),
 		LastRun: now.Add(-time.Minute), LastOK: now.Add(-time.Minute), Fingerprint: "0badc0de", FlappingSince: since}
@@ -93,6 +97,7 @@ type statusJSON struct {
 		Since         *string `json:"since"`
 		FailuresInRow int     `json:"failures_in_row"`
 		Fingerprint   *string `json:"fingerprint"`
+		FirstSeen     *string `json:"first_seen"`
 		Alert         *struct {
 			Outcome      string `json:"outcome"`
 			Since        string `json:"since"`
@@ -166,6 +171,9 @@ func TestStatusJSON(t *testing.T) {
 		*courier.Fingerprint != "3f2a9c1e" || courier.Flapping || courier.SilencedUntil != nil || courier.SilenceReason != nil {
 		t.Errorf("courier-main: %+v", courier)
 	}
+	if !rfc(courier.FirstSeen).Equal(since.Add(-100 * 24 * time.Hour)) {
+		t.Errorf("courier-main's secret first seen %v, want 100 days before %s", *courier.FirstSeen, since)
+	}
 	if a := courier.Alert; a == nil || a.Outcome != "invalid" || !rfc(&a.Since).Equal(since) || !rfc(&a.LastNotified).Equal(since.Add(time.Hour)) {
 		t.Errorf("courier-main's alert: %+v", courier.Alert)
 	}
@@ -177,7 +185,7 @@ func TestStatusJSON(t *testing.T) {
 	}
 
 	beta := got.Checks[2]
-	if beta.Outcome != nil || beta.Since != nil || beta.Fingerprint != nil || beta.Alert != nil || beta.FailuresInRow != 0 {
+	if beta.Outcome != nil || beta.Since != nil || beta.Fingerprint != nil || beta.FirstSeen != nil || beta.Alert != nil || beta.FailuresInRow != 0 {
 		t.Errorf("partner-beta never ran, yet: %+v", beta)
 	}
 	if beta.SilenceReason == nil || *beta.SilenceReason != "maintenance window CRON_TZ=Europe/Moscow 0 * * * *" {
@@ -248,6 +256,8 @@ func TestStatusText(t *testing.T) {
 		{"CHECK", "SILENCED"},
 		{"courier-main", "invalid since 2h ago, notified 1h ago"},
 		{"courier-main", "3f2a9c1e"},
+		{"courier-main", "100d (seen)"},
+		{"CHECK", "SECRET AGE"},
 		{"courier-main", "token rejected (HTTP 401)"},
 		{"partner-acme", "(in 1h30m): acme maintenance"},
 		{"partner-acme", "yes"},
