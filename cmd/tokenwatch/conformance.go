@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/conformance"
@@ -59,7 +60,11 @@ func cmdConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		fail(stderr, scrub, "conformance: %v", err)
 		return exitUsage
 	}
-	report, err := conformance.Run(ctx, list, conformance.Options{})
+	warnBefore := map[string]time.Duration{}
+	for _, c := range cfg.Checks {
+		warnBefore[c.Name] = c.TLSWarnBefore
+	}
+	report, err := conformance.Run(ctx, list, conformance.Options{WarnBefore: warnBefore})
 	if err != nil {
 		fail(stderr, scrub, "conformance: %v", err)
 		return exitUsage

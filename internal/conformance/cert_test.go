@@ -28,14 +28,15 @@ func TestCertItem(t *testing.T) {
 	}{
 		{"400 days", state(now.Add(400*24*time.Hour), true), 0, Pass, "valid for the host until 2027-12-26, 400 days left"},
 		{"15 days", state(now.Add(15*24*time.Hour), true), 0, Pass, "15 days left"},
-		{"13 days: under the default 336h", state(now.Add(13*24*time.Hour), true), 0, Warn, "expires 2026-12-04, in 13 days (under 336h0m0s): renew it"},
-		{"20 days under a 720h threshold", state(now.Add(20*24*time.Hour), true), 720 * time.Hour, Warn, "in 20 days (under 720h0m0s)"},
+		{"13 days: under the default 336h", state(now.Add(13*24*time.Hour), true), 0, Warn, "expires 2026-12-04, in 13 days (under tls_warn_before, 14 days): renew it"},
+		{"20 days under a 720h threshold", state(now.Add(20*24*time.Hour), true), 720 * time.Hour, Warn, "in 20 days (under tls_warn_before, 30 days)"},
 		{"not verified", state(now.Add(400*24*time.Hour), false), 0, Warn, "not verified (insecure_skip_verify); it expires 2027-12-26, 400 days left"},
 		{"expired and not verified", state(now.Add(-time.Hour), false), 0, Fail, "the certificate expired on 2026-11-21"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := certItem(tt.state, Options{Now: func() time.Time { return now }, WarnBefore: tt.warnBefore})
+			warn := Options{WarnBefore: map[string]time.Duration{"partner-acme": tt.warnBefore}}.warnBefore("partner-acme")
+			got := certItem(tt.state, now, warn)
 			if got.Name != "tls" || got.Result != tt.want || !strings.Contains(got.Detail, tt.words) {
 				t.Errorf("got %+v, want %s saying %q", got, tt.want, tt.words)
 			}

@@ -84,8 +84,10 @@ const DefaultWarnBefore = 336 * time.Hour
 type Options struct {
 	// Now judges certificates; nil means time.Now.
 	Now func() time.Time
-	// WarnBefore: a certificate with less left is a warn; zero means DefaultWarnBefore.
-	WarnBefore time.Duration
+	// WarnBefore is each check's tls_warn_before, by check name: a
+	// certificate with less left is a warn; a check missing here (or at
+	// zero) has DefaultWarnBefore.
+	WarnBefore map[string]time.Duration
 }
 
 func (o Options) now() time.Time {
@@ -95,11 +97,11 @@ func (o Options) now() time.Time {
 	return o.Now()
 }
 
-func (o Options) warnBefore() time.Duration {
-	if o.WarnBefore <= 0 {
-		return DefaultWarnBefore
+func (o Options) warnBefore(check string) time.Duration {
+	if d := o.WarnBefore[check]; d > 0 {
+		return d
 	}
-	return o.WarnBefore
+	return DefaultWarnBefore
 }
 
 // supported reports whether the report has items for a check's kind.

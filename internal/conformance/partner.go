@@ -52,7 +52,7 @@ func partnerItems(ctx context.Context, c *checks.Partner, o Options) []Item {
 		wrongSecretItem(p, wrong),
 		missingGrantItem(p, noGrant),
 		host,
-		tlsItem(p, c.Host, documented, host.Result, o),
+		tlsItem(p, c.Host, documented, host.Result, o.now(), o.warnBefore(c.Name())),
 		verifyItem(ctx, p, c, token),
 	}
 }
@@ -172,8 +172,8 @@ func hostItem(raw string) Item {
 
 // tlsItem (6): the certificate the documented request met: valid for the
 // host (the client verified it in the handshake), and days left, a warn
-// under WarnBefore. Without https there is none: the verdict of item 5.
-func tlsItem(p *prober, raw string, a answer, hostResult Result, o Options) Item {
+// under the check's tls_warn_before. Without https there is none: the verdict of item 5.
+func tlsItem(p *prober, raw string, a answer, hostResult Result, now time.Time, warnBefore time.Duration) Item {
 	if u, err := url.Parse(raw); err != nil || u.Scheme != "https" {
 		return item(itemTLS, hostResult, "no TLS: the host uses http, so no certificate protects the secret", "")
 	}
@@ -183,13 +183,13 @@ func tlsItem(p *prober, raw string, a answer, hostResult Result, o Options) Item
 	if a.TLS == nil || len(a.TLS.PeerCertificates) == 0 {
 		return item(itemTLS, Fail, "the answer came without a TLS certificate", "")
 	}
-	return certItem(a.TLS, o)
+	return certItem(a.TLS, now, warnBefore)
 }
 
-// certItem judges the leaf certificate of a connection at o's time.
-func certItem(state *tls.ConnectionState, o Options) Item {
+// certItem judges the leaf certificate of a connection at now: a warn
+// with less than warnBefore left.
+func certItem(state *tls.ConnectionState, now time.Time, warnBefore time.Duration) Item {
 	leaf := state.PeerCertificates[0]
-	now := o.now()
 	expiry := leaf.NotAfter.UTC().Format(time.DateOnly)
 	left := leaf.NotAfter.Sub(now)
 	days := int(left.Hours() / 24)
@@ -198,8 +198,8 @@ func certItem(state *tls.ConnectionState, o Options) Item {
 		return item(itemTLS, Fail, fmt.Sprintf("the certificate expired on %s", expiry), "")
 	case len(state.VerifiedChains) == 0:
 		return item(itemTLS, Warn, fmt.Sprintf("the certificate was not verified (insecure_skip_verify); it expires %s, %d days left", expiry, days), "")
-	case left < o.warnBefore():
-		return item(itemTLS, Warn, fmt.Sprintf("the certificate is valid for the host but expires %s, in %d days (under %s): renew it", expiry, days, o.warnBefore()), "")
+	case left < warnBefore:
+		return item(itemTLS, Warn, fmt.Sprintf("the certificate is valid for the host but expires %s, in %d days (under tls_warn_before, %s): renew it", expiry, days, inDays(warnBefore)), "")
 	}
 	return item(itemTLS, Pass, fmt.Sprintf("the certificate is valid for the host until %s, %d days left", expiry, days), "")
 }
@@ -249,4 +249,14 @@ func judgeWrong(a answer, target string) (Result, string) {
 	default:
 		return Warn, "a wrong token got neither 401 nor 403"
 	}
+}
+
+// inDays is a threshold as people set it: "14 days", or the duration
+// when it is not whole days.
+func inDays(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d%day == 0 {
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }

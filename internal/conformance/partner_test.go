@@ -155,7 +155,7 @@ func TestPartnerReport(t *testing.T) {
 			map[string]string{itemHost: "host 127.0.0.1 is an IP address: the Yango document supports domain names only"}},
 		{"certificate 5 days from expiry", yangoFake(), httpsLocalhost(shortCert), ca.File, ordersAPI,
 			want{itemTokenRequest: Pass, itemMediaType: Pass, itemWrongSecret: Pass, itemMissingGrantType: Pass, itemHost: Pass, itemTLS: Warn, itemVerify: Pass},
-			map[string]string{itemTLS: "expires " + now.Add(5*24*time.Hour).UTC().Format(time.DateOnly) + ", in 5 days (under 336h0m0s): renew it"}},
+			map[string]string{itemTLS: "expires " + now.Add(5*24*time.Hour).UTC().Format(time.DateOnly) + ", in 5 days (under tls_warn_before, 14 days): renew it"}},
 		{"expired certificate", yangoFake(), httpsLocalhost(ca.leaf(t, now.Add(-time.Minute))), ca.File, ordersAPI,
 			want{itemTokenRequest: Fail, itemMediaType: Fail, itemWrongSecret: Fail, itemMissingGrantType: Fail, itemHost: Pass, itemTLS: Fail, itemVerify: Fail},
 			map[string]string{itemTLS: "no certificate checked: the documented request got no answer: TLS: invalid certificate: x509: certificate has expired"}},
