@@ -524,7 +524,7 @@ func trackProblem(t alert.Track) string {
 	a := t.Active
 	switch {
 	case a == nil:
-		return ""
+		return muteProblem("silenced", t.Silenced)
 	case !known(a.Outcome) || a.Outcome == checks.OK:
 		return fmt.Sprintf("active.outcome: %q is not a failing outcome", a.Outcome)
 	case a.Since.IsZero():
@@ -535,7 +535,23 @@ func trackProblem(t alert.Track) string {
 		// A reminder would be due at once, and at every run after.
 		return "active.last_notified: missing"
 	}
-	return negative("active.checks", a.Checks)
+	return first(negative("active.checks", a.Checks), muteProblem("silenced", t.Silenced))
+}
+
+// muteProblem checks the silence or maintenance window a track or a
+// message remembers: its end, and words that are printed in messages.
+func muteProblem(field string, m *alert.Mute) string {
+	switch {
+	case m == nil:
+		return ""
+	case m.Until.IsZero():
+		return field + ".until: missing"
+	case m.By != "":
+		if p := textProblem(field+".by", m.By, maxSilenceBy); p != "" {
+			return p
+		}
+	}
+	return textProblem(field+".reason", m.Reason, maxSilenceReason)
 }
 
 // problem is what is wrong with an undelivered message, as "field: why".
@@ -548,7 +564,7 @@ func (p Pending) problem() string {
 	}
 	return first(outcomeProblem("outcome", p.Outcome), outcomeProblem("previous", p.Previous),
 		kindProblem(p.Decision), statusProblem(p.HTTPStatus), negative("failures_in_row", p.FailuresInRow),
-		negative("checks", p.Checks), negative("attempts", p.Attempts))
+		negative("checks", p.Checks), negative("attempts", p.Attempts), muteProblem("silence", p.Silence))
 }
 
 // kindProblem checks what a message of each kind must carry for its text
