@@ -43,6 +43,9 @@ func safeError(doing string, err error, secrets ...string) error {
 	default:
 		e.msg = innermost(err)
 	}
+	// pgx joins the errors of several addresses with newlines: one line
+	// reads better in a log.
+	e.msg = strings.Join(strings.Fields(strings.ReplaceAll(e.msg, "\n", "; ")), " ")
 	e.msg = "postgres: " + doing + ": " + scrub(e.msg, secrets)
 	return e
 }

@@ -86,6 +86,10 @@ func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, safeError("connect", err, secrets...)
 	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, safeError("connect", err, secrets...)
+	}
 	s := &Store{pool: pool, now: opts.Now, wait: opts.Wait, secrets: secrets}
 	if s.now == nil {
 		s.now = time.Now

@@ -66,3 +66,8 @@ func scalar[T any](t testing.TB, dsn, sql string, args ...any) T {
 	}
 	return v
 }
+
+// poolDSN is the DSN the store connects with, for a test's own queries.
+func (s *Store) poolDSN(t testing.TB) string {
+	return s.pool.Config().ConnConfig.ConnString()
+}
