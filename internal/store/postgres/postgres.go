@@ -137,8 +137,11 @@ func (s *Store) Snapshot(ctx context.Context) (*state.File, error) {
 	var f *state.File
 	err := s.txOptions(ctx, "read the state", pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		v, err := load(ctx, tx, store.Scope{All: true}, false)
+		if err != nil {
+			return err
+		}
 		f = v.file
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -213,8 +216,10 @@ func (s *Store) classify(doing string, err error) error {
 	switch {
 	case errors.As(err, &caller):
 		return caller.err
-	case errors.Is(err, store.ErrNotEmpty), errors.Is(err, ErrSchemaTooNew), errors.Is(err, errInvalid):
+	case errors.Is(err, store.ErrNotEmpty), errors.Is(err, ErrSchemaTooNew):
 		return err
+	case errors.Is(err, errInvalid):
+		return fmt.Errorf("postgres: %s: %w", doing, err)
 	}
 	safe := s.safe(doing, err)
 	if isCode(safe, lockNotAvailable) {
