@@ -20,7 +20,7 @@ import (
 )
 
 // replicas are n stores on one database, as n serve processes would be.
-func replicas(t *testing.T, dsn string, n int, clock *testkit.Clock) []*Store {
+func replicas(t testing.TB, dsn string, n int, clock *testkit.Clock) []*Store {
 	out := make([]*Store, n)
 	for i := range out {
 		out[i] = open(t, dsn, Options{Now: clock.Now, Wait: 10 * time.Second})
@@ -29,7 +29,7 @@ func replicas(t *testing.T, dsn string, n int, clock *testkit.Clock) []*Store {
 }
 
 // openSession opens a session of s.
-func openSession(t *testing.T, s *Store) store.Session {
+func openSession(t testing.TB, s *Store) store.Session {
 	t.Helper()
 	sess, err := s.Open(context.Background())
 	if err != nil {
@@ -46,7 +46,7 @@ func message(check string, n int, at time.Time) state.Pending {
 }
 
 // enqueueAll queues perCheck messages for each of checks at slack, in one decision.
-func enqueueAll(t *testing.T, s *Store, checkNames []string, perCheck int, at time.Time) {
+func enqueueAll(t testing.TB, s *Store, checkNames []string, perCheck int, at time.Time) {
 	t.Helper()
 	err := openSession(t, s).Decide(context.Background(), store.Scope{Checks: checkNames}, func(f *state.File) error {
 		for n := range perCheck {

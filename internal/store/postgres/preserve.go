@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -49,9 +50,16 @@ func preserve(stored, fresh []byte, t reflect.Type) []byte {
 	return out
 }
 
+// fieldsOf caches fields by type: preserve asks for the same few types
+// for every record it writes.
+var fieldsOf sync.Map // reflect.Type -> map[string]reflect.Type
+
 // fields is the JSON name and type of every field of struct type t, those
 // of embedded structs included, as encoding/json names them.
 func fields(t reflect.Type) map[string]reflect.Type {
+	if known, ok := fieldsOf.Load(t); ok {
+		return known.(map[string]reflect.Type)
+	}
 	out := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -69,5 +77,6 @@ func fields(t reflect.Type) map[string]reflect.Type {
 			out[name] = f.Type
 		}
 	}
+	fieldsOf.Store(t, out)
 	return out
 }

@@ -74,9 +74,15 @@ func (ss *session) Claim(ctx context.Context, notifier, owner string, lease time
 	now := s.now()
 	var out []store.Message
 	err := s.tx(ctx, "claim messages", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `WITH heads AS (
-				SELECT DISTINCT ON (check_name) id FROM tokenwatch_outbox
-				WHERE notifier = $1 ORDER BY check_name, id),
+		// heads walks the (notifier, check_name, id) index one check at a
+		// time: a seek per check, however many messages wait behind each.
+		rows, err := tx.Query(ctx, `WITH RECURSIVE heads AS (
+				(SELECT check_name, id FROM tokenwatch_outbox WHERE notifier = $1 ORDER BY check_name, id LIMIT 1)
+				UNION ALL
+				SELECT next.check_name, next.id FROM heads, LATERAL (
+					SELECT check_name, id FROM tokenwatch_outbox
+					WHERE notifier = $1 AND check_name > heads.check_name
+					ORDER BY check_name, id LIMIT 1) next),
 			free AS (
 				SELECT o.id FROM tokenwatch_outbox o JOIN heads ON o.id = heads.id
 				WHERE o.lease_until IS NULL OR o.lease_until <= $3

@@ -22,8 +22,9 @@ type view struct {
 	// fileOnly views hold the file-level fields only: records and
 	// messages are neither read nor written.
 	fileOnly bool
-	// raw is each record and file-level row as stored (with what a newer
-	// release may have added); before is this binary's JSON of it as read.
+	// recRaw is the stored JSON of each record that holds fields this
+	// binary does not know, kvRaw of every file-level row; before is this
+	// binary's JSON of each as read, to tell what changed.
 	recRaw, recBefore map[string][]byte
 	kvRaw, kvBefore   map[string][]byte
 	boxBefore         map[string][]store.Keyed
@@ -62,12 +63,14 @@ func load(ctx context.Context, tx pgx.Tx, scope store.Scope, lock bool) (*view, 
 		if err := rows.Scan(&name, &raw); err != nil {
 			return nil, err
 		}
-		rec := &state.Record{}
-		if err := json.Unmarshal([]byte(raw), rec); err != nil {
+		rec, newer, err := decodeRecord([]byte(raw))
+		if err != nil {
 			return nil, fmt.Errorf("%w: checks.%s: %v", errInvalid, name, err)
 		}
 		v.file.Checks[name] = rec
-		v.recRaw[name] = []byte(raw)
+		if newer {
+			v.recRaw[name] = []byte(raw) // to keep what this binary does not know
+		}
 		if v.recBefore[name], err = json.Marshal(rec); err != nil {
 			return nil, err
 		}
@@ -82,6 +85,20 @@ func load(ctx context.Context, tx pgx.Tx, scope store.Scope, lock bool) (*view, 
 		return nil, fmt.Errorf("%w: %s", errInvalid, p)
 	}
 	return v, nil
+}
+
+// decodeRecord decodes a stored record, and reports whether it holds a
+// field this binary does not know (a newer release's): only such a record
+// needs preserve when it is written back, and most have none.
+func decodeRecord(raw []byte) (rec *state.Record, newer bool, err error) {
+	rec = &state.Record{}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if dec.Decode(rec) == nil {
+		return rec, false, nil
+	}
+	rec = &state.Record{}
+	return rec, true, json.Unmarshal(raw, rec)
 }
 
 // loadOutbox reads the scope's messages, oldest first.
@@ -245,7 +262,10 @@ func (v *view) writeRecords(ctx context.Context, tx pgx.Tx) error {
 			continue
 		}
 		names, types, endpoints = append(names, name), append(types, rec.Type), append(endpoints, rec.Endpoint)
-		records = append(records, string(preserve(v.recRaw[name], fresh, recordType)))
+		if raw, newer := v.recRaw[name]; newer {
+			fresh = preserve(raw, fresh, recordType)
+		}
+		records = append(records, string(fresh))
 	}
 	for name := range v.recBefore {
 		if _, ok := v.file.Checks[name]; !ok {
