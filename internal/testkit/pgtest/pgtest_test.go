@@ -2,7 +2,9 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -61,5 +63,37 @@ func TestPasswordRole(t *testing.T) {
 	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
 		conn.Close(ctx)
 		t.Fatal("a wrong password was accepted")
+	}
+}
+
+// recorder is a testing.TB that notes a Fatal or a Skip instead of
+// ending the test.
+type recorder struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recorder) Helper()           {}
+func (r *recorder) Fatal(args ...any) { r.fatal = fmt.Sprint(args...) }
+func (r *recorder) Skip(args ...any)  { r.skip = fmt.Sprint(args...) }
+
+// Without a server, a test is skipped saying why, except under CI=true,
+// where it fails: CI must never pass by not running these tests.
+func TestUnavailableSkipsLoudlyOrFailsInCI(t *testing.T) {
+	old := reason
+	reason = "no /usr/lib/postgresql/*/bin/initdb"
+	defer func() { reason = old }()
+
+	t.Setenv("CI", "")
+	r := &recorder{TB: t}
+	unavailable(r)
+	if r.fatal != "" || !strings.HasPrefix(r.skip, "SKIPPED: PostgreSQL could not start") || !strings.Contains(r.skip, reason) {
+		t.Errorf("outside CI: fatal %q, skip %q", r.fatal, r.skip)
+	}
+	t.Setenv("CI", "true")
+	r = &recorder{TB: t}
+	unavailable(r)
+	if r.skip != "" || !strings.Contains(r.fatal, reason) {
+		t.Errorf("under CI=true: fatal %q, skip %q", r.fatal, r.skip)
 	}
 }
