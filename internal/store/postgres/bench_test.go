@@ -13,11 +13,11 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/testkit/pgtest"
 )
 
-// A pass's decision over n checks: every record is read locked, moved
+// A pass's decision over n checks (1: a serve tick): every record is read, moved
 // (its last run, as every pass does) and written back, and one check in a
 // hundred queues a message, all in one transaction.
 func BenchmarkDecide(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range []int{1, 1000, 10000} {
 		b.Run(fmt.Sprintf("checks=%d", n), func(b *testing.B) {
 			clock := testkit.NewClock()
 			s := open(b, pgtest.DSN(b), Options{Now: clock.Now})

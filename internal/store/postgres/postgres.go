@@ -3,14 +3,17 @@
 // processes share.
 //
 // Every change is one short transaction, and no transaction is open
-// during a network call. Locks are transaction-scoped (advisory locks
-// taken with pg_advisory_xact_lock, rows locked FOR UPDATE), never held by
-// a session between statements, so the store works behind a connection
-// pooler in transaction mode; statements are not prepared by name for the
-// same reason, unless the DSN asks for a query mode itself. Decisions are
-// serialized by one lock; the file-level fields (totals, outputs,
-// silences, ...) by another, always taken after it; records after both:
-// the order is the same in every transaction, so they cannot deadlock.
+// during a network call. Locks are transaction-scoped advisory locks
+// (pg_advisory_xact_lock), never held by a session between statements,
+// so the store works behind a connection pooler in transaction mode;
+// statements are not prepared by name for the same reason, unless the
+// DSN asks for a query mode itself. Decisions (and imports) are
+// serialized by one lock. Every write of records or file-level fields
+// (totals, outputs, silences, ...) holds a second lock, taken after the
+// first: so a decision reads its records without locking each row (at
+// 10,000 checks, locking every row cost more than the rest), and the
+// order of locks is the same everywhere, so they cannot deadlock. Claims
+// lock only the messages they take, skipping those locked.
 //
 // Leases and slots are compared with the store's clock (Options.Now), not
 // the database's: tests move it by hand, and replicas whose clocks differ
@@ -136,7 +139,7 @@ func (s *Store) Open(ctx context.Context) (store.Session, error) {
 func (s *Store) Snapshot(ctx context.Context) (*state.File, error) {
 	var f *state.File
 	err := s.txOptions(ctx, "read the state", pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		v, err := load(ctx, tx, store.Scope{All: true}, false)
+		v, err := load(ctx, tx, store.Scope{All: true})
 		if err != nil {
 			return err
 		}

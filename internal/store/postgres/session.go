@@ -19,15 +19,15 @@ func (ss *session) Info() store.Info { return store.Info{} }
 func (ss *session) Close() error     { return nil }
 
 // Decide runs fn in a transaction that holds the decision lock (so runs
-// and replicas decide one at a time), the file-level lock, and the
-// scope's records.
+// and replicas decide one at a time) and the file-level lock (so no
+// delivery writes a thread or a total meanwhile).
 func (ss *session) Decide(ctx context.Context, scope store.Scope, fn func(*state.File) error) error {
 	s := ss.s
 	return s.tx(ctx, "decide", func(tx pgx.Tx) error {
 		if err := s.lock(ctx, tx, lockDecide, lockFileLevel); err != nil {
 			return err
 		}
-		v, err := load(ctx, tx, scope, true)
+		v, err := load(ctx, tx, scope)
 		if err != nil {
 			return err
 		}

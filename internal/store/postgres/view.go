@@ -36,10 +36,10 @@ var (
 	fileTypes = fields(reflect.TypeFor[state.File]())
 )
 
-// load reads the scope's records (locked, when lock is set), every
-// file-level row, and the scope's messages. It does not take the
-// advisory locks: the caller holds them.
-func load(ctx context.Context, tx pgx.Tx, scope store.Scope, lock bool) (*view, error) {
+// load reads the scope's records, every file-level row, and the scope's
+// messages. It takes no lock: a writer holds the file-level advisory lock
+// (every writer of records does), or reads one consistent snapshot.
+func load(ctx context.Context, tx pgx.Tx, scope store.Scope) (*view, error) {
 	v, err := loadFileLevel(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -49,11 +49,7 @@ func load(ctx context.Context, tx pgx.Tx, scope store.Scope, lock bool) (*view, 
 	if !scope.All {
 		where, args = " WHERE name = ANY($1)", []any{scope.Checks}
 	}
-	forUpdate := ""
-	if lock {
-		forUpdate = " FOR UPDATE"
-	}
-	rows, err := tx.Query(ctx, "SELECT name, record::text FROM tokenwatch_records"+where+" ORDER BY name"+forUpdate, args...)
+	rows, err := tx.Query(ctx, "SELECT name, record::text FROM tokenwatch_records"+where+" ORDER BY name", args...)
 	if err != nil {
 		return nil, err
 	}
