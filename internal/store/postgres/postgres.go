@@ -117,12 +117,41 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Schema reads the database's schema version (for doctor): Problem says
-// why this binary cannot use it, if it cannot.
+// Schema reads the database's schema version: Problem says why this
+// binary cannot use it, if it cannot.
 func (s *Store) Schema(ctx context.Context) (Schema, error) {
-	applied, newest, err := appliedVersions(ctx, s.pool)
+	return schema(ctx, s.pool, s.secrets)
+}
+
+// Check connects to the database of dsn and reads its schema version,
+// changing nothing (for doctor, which must not migrate): Version 0 when
+// tokenwatch has not created its schema there yet.
+func Check(ctx context.Context, dsn string) (Schema, error) {
+	secrets := []string{dsn}
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return Schema{}, s.safe("read the schema version", err)
+		return Schema{}, safeError("read the DSN", err, secrets...)
+	}
+	secrets = append(secrets, cfg.Password)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return Schema{}, safeError("connect", err, secrets...)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('tokenwatch_schema_version') IS NOT NULL").Scan(&exists); err != nil {
+		return Schema{}, safeError("read the schema version", err, secrets...)
+	}
+	if !exists {
+		return Schema{Known: SchemaVersion}, nil
+	}
+	return schema(ctx, conn, secrets)
+}
+
+func schema(ctx context.Context, q querier, secrets []string) (Schema, error) {
+	applied, newest, err := appliedVersions(ctx, q)
+	if err != nil {
+		return Schema{}, safeError("read the schema version", err, secrets...)
 	}
 	return Schema{Version: newest, Known: SchemaVersion, Problem: tooNew(applied, newest, SchemaVersion)}, nil
 }

@@ -72,3 +72,24 @@ func TestMigrationsAreWellFormed(t *testing.T) {
 		t.Fatalf("migrations: %+v", ms)
 	}
 }
+
+// Check (doctor's) reads the schema version and changes nothing: on an
+// empty database it says none was created, and creates none.
+func TestCheckChangesNothing(t *testing.T) {
+	dsn := pgtestDSN(t)
+	sc, err := Check(context.Background(), dsn)
+	if err != nil || sc.Version != 0 || sc.Known != SchemaVersion || sc.Problem != nil {
+		t.Fatalf("empty database: %+v %v", sc, err)
+	}
+	if n := scalar[int](t, dsn, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'tokenwatch_%'"); n != 0 {
+		t.Errorf("Check created %d tables", n)
+	}
+	open(t, dsn, Options{})
+	if sc, err := Check(context.Background(), dsn); err != nil || sc.Version != SchemaVersion || sc.Problem != nil {
+		t.Errorf("migrated database: %+v %v", sc, err)
+	}
+	if _, err := Check(context.Background(), "host=/nonexistent password=Hunter2-secret connect_timeout=2"); err == nil ||
+		strings.Contains(err.Error(), "Hunter2-secret") {
+		t.Errorf("no server: %v", err)
+	}
+}

@@ -149,7 +149,14 @@ func start() (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pgtest-")
+	// The socket lives in the dir: its path must fit a sockaddr_un (107
+	// bytes), and as root the postgres user must reach it, which a
+	// TMPDIR under /root would not allow.
+	base := os.TempDir()
+	if os.Geteuid() == 0 || len(base) > 60 {
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "pgtest-")
 	if err != nil {
 		return nil, fmt.Errorf("create temp dir: %w", err)
 	}
