@@ -23,6 +23,8 @@ type File struct {
 	Now func() time.Time
 }
 
+var _ Store = (*File)(nil)
+
 func (s *File) now() time.Time {
 	if s.Now != nil {
 		return s.Now()

@@ -115,7 +115,9 @@ func (ss *session) Claim(ctx context.Context, notifier, owner string, lease time
 
 // Ack deletes the message, keeps its thread on its check's record (only
 // the thread: whatever else the record holds is left as it is), and runs
-// fn on the file-level fields.
+// fn on the file-level fields. The message is deleted whoever holds its
+// lease now: if this claimer outlived its lease and another took the
+// message, that one sends a duplicate, but nobody sends it a third time.
 func (ss *session) Ack(ctx context.Context, m store.Message, thread *state.Thread, fn func(*state.File)) error {
 	s := ss.s
 	return s.tx(ctx, "record a delivery", func(tx pgx.Tx) error {
