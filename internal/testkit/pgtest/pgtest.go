@@ -50,6 +50,8 @@ type instance struct {
 	bin    string // PostgreSQL's bin directory
 	runAs  *user.User
 	socket string
+	server *exec.Cmd // the postmaster, our child
+	exited chan struct{}
 }
 
 // Main starts the server, runs the tests, stops the server and removes its
@@ -192,13 +194,8 @@ func (s *instance) initAndStart() error {
 	if err := s.chown(filepath.Join(data, "pg_hba.conf")); err != nil {
 		return err
 	}
-	// Durability is not what these tests are about: without fsync the
-	// server is several times faster on a shared CI machine.
-	opts := "-c listen_addresses='' -k " + s.socket + " -p 5432 -c fsync=off -c synchronous_commit=off" +
-		" -c full_page_writes=off -c max_connections=200"
-	if out, err := s.run("pg_ctl", "-D", data, "-l", filepath.Join(s.dir, "log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
-		return fmt.Errorf("pg_ctl start: %w: %s %s", err, out, log)
+	if err := s.startServer(data); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -213,30 +210,83 @@ func (s *instance) initAndStart() error {
 	return nil
 }
 
+// startServer runs the postmaster as a child of the test binary, not
+// daemonized by pg_ctl: it gets SIGQUIT (immediate shutdown) when the test
+// binary dies, even of a panic or a timeout, so no server outlives its
+// tests. It returns once the server accepts connections.
+func (s *instance) startServer(data string) error {
+	log, err := os.Create(filepath.Join(s.dir, "log"))
+	if err != nil {
+		return fmt.Errorf("create the server log: %w", err)
+	}
+	defer log.Close()
+	// Durability is not what these tests are about: without fsync the
+	// server is several times faster on a shared CI machine.
+	s.server = s.command("postgres", "-D", data, "-c", "listen_addresses=", "-k", s.socket, "-p", "5432",
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200")
+	s.server.Stdout, s.server.Stderr = log, log
+	s.server.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	if err := s.server.Start(); err != nil {
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	s.exited = make(chan struct{})
+	go func() { _ = s.server.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conn, err := pgx.Connect(ctx, s.dsn("postgres"))
+		cancel()
+		if err == nil {
+			conn.Close(context.Background())
+			return nil
+		}
+		select {
+		case <-s.exited:
+			out, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+			return fmt.Errorf("postgres exited at start: %s", out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("postgres did not accept connections within a minute: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // stop stops the server, at once (its data is thrown away), and removes
 // its directory.
 func (s *instance) stop() error {
 	var err error
-	if _, statErr := os.Stat(filepath.Join(s.dir, "data", "postmaster.pid")); statErr == nil {
-		if out, stopErr := s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop"); stopErr != nil {
-			err = fmt.Errorf("pg_ctl stop: %w: %s", stopErr, out)
+	if s.server != nil && s.server.Process != nil {
+		_ = s.server.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-s.exited:
+		case <-time.After(30 * time.Second):
+			_ = s.server.Process.Kill()
+			err = errors.New("postgres did not stop within 30s of SIGQUIT; killed")
 		}
 	}
 	return errors.Join(err, os.RemoveAll(s.dir))
 }
 
-// run runs one of PostgreSQL's programs, as the postgres user when the
-// test runs as root.
+// run runs one of PostgreSQL's programs to its end.
 func (s *instance) run(program string, args ...string) ([]byte, error) {
+	return s.command(program, args...).CombinedOutput()
+}
+
+// command is one of PostgreSQL's programs, to run as the postgres user
+// when the test runs as root.
+func (s *instance) command(program string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(s.bin, program), args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
 	if s.runAs != nil {
 		uid, _ := strconv.ParseUint(s.runAs.Uid, 10, 32)
 		gid, _ := strconv.ParseUint(s.runAs.Gid, 10, 32)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		cmd.Env = append(os.Environ(), "HOME="+s.dir)
 	}
 	cmd.Dir = s.dir
-	return cmd.CombinedOutput()
+	return cmd
 }
 
 // chown gives path to the user PostgreSQL runs as (when that is not us).

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
@@ -96,4 +99,53 @@ func TestUnavailableSkipsLoudlyOrFailsInCI(t *testing.T) {
 	if r.skip != "" || !strings.Contains(r.fatal, reason) {
 		t.Errorf("under CI=true: fatal %q, skip %q", r.fatal, r.skip)
 	}
+}
+
+// A test binary that dies (a panic, go test's timeout) takes its server
+// with it: the server is its child, told to quit when its parent dies.
+func TestServerDiesWithItsTests(t *testing.T) {
+	if server == nil {
+		unavailable(t)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperDies$")
+	cmd.Env = append(os.Environ(), "PGTEST_DIE=1")
+	out, err := cmd.Output()
+	if err == nil {
+		t.Fatalf("the helper did not die:\n%s", out)
+	}
+	var dir string
+	var pid int
+	for line := range strings.Lines(string(out)) {
+		if _, err := fmt.Sscanf(line, "SERVER %s %d", &dir, &pid); err == nil {
+			break
+		}
+	}
+	if pid == 0 {
+		t.Fatalf("the helper did not say which server it ran:\n%s", out)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	testkit.WaitFor(t, fmt.Sprintf("postgres (pid %d) to stop", pid), func() bool { return !running(pid) })
+}
+
+// running reports whether pid is a live process (not a zombie).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name in parentheses.
+	rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+	return !strings.HasPrefix(strings.TrimSpace(rest), "Z")
+}
+
+// TestHelperDies is TestServerDiesWithItsTests's test binary that dies.
+func TestHelperDies(t *testing.T) {
+	if os.Getenv("PGTEST_DIE") == "" {
+		t.Skip("a helper: TestServerDiesWithItsTests runs it")
+	}
+	if server == nil {
+		t.Fatal("no server: " + reason)
+	}
+	fmt.Printf("SERVER %s %d\n", server.dir, server.server.Process.Pid)
+	panic("the test binary dies")
 }
