@@ -28,6 +28,9 @@ type Store interface {
 	// the store was told, then ErrLocked) and read, as today; PostgreSQL
 	// checks the connection and that the schema is one this binary can
 	// use. A session may be kept across passes (serve) or closed after one.
+	// The file store may return a session along with an error: the file
+	// could be read but will not be saved (see File.Open); the pass decides
+	// and alerts from it, and reports the error.
 	Open(ctx context.Context) (Session, error)
 	// Snapshot is the whole state, read only: it never waits for a lock
 	// and never writes (status, metrics on every replica, dry runs).
