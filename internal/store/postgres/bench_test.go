@@ -92,3 +92,21 @@ func BenchmarkClaimAck(b *testing.B) {
 		})
 	}
 }
+
+// Reading the whole state of 10,000 checks, as status and every
+// replica's /metrics do.
+func BenchmarkSnapshot(b *testing.B) {
+	clock := testkit.NewClock()
+	s := open(b, pgtest.DSN(b), Options{Now: clock.Now})
+	names := make([]string, 10000)
+	for i := range names {
+		names[i] = fmt.Sprintf("check-%05d", i)
+	}
+	enqueueAll(b, s, names, 1, clock.Now())
+	for b.Loop() {
+		f, err := s.Snapshot(context.Background())
+		if err != nil || len(f.Checks) != len(names) {
+			b.Fatalf("snapshot: %d records, %v", len(f.Checks), err)
+		}
+	}
+}

@@ -168,7 +168,7 @@ func (s *Store) Open(ctx context.Context) (store.Session, error) {
 func (s *Store) Snapshot(ctx context.Context) (*state.File, error) {
 	var f *state.File
 	err := s.txOptions(ctx, "read the state", pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		v, err := load(ctx, tx, store.Scope{All: true})
+		v, err := load(ctx, tx, store.Scope{All: true}, true)
 		if err != nil {
 			return err
 		}

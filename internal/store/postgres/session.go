@@ -27,7 +27,7 @@ func (ss *session) Decide(ctx context.Context, scope store.Scope, fn func(*state
 		if err := s.lock(ctx, tx, lockDecide, lockFileLevel); err != nil {
 			return err
 		}
-		v, err := load(ctx, tx, scope)
+		v, err := load(ctx, tx, scope, false)
 		if err != nil {
 			return err
 		}
