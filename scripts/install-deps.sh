@@ -10,6 +10,9 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The metrics end-to-end tests run the real Prometheus, Alertmanager and node_exporter.
 [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
 [ -x /usr/bin/prometheus-node-exporter ] || need+=(prometheus-node-exporter)
+# The PostgreSQL store's tests start their own server in a temp dir, as
+# the postgres user the package creates; any major version will do.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

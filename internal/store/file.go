@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tokenwatch/tokenwatch/internal/state"
+)
+
+// File is the state file as a Store: internal/state does the work, with
+// its lock and format unchanged. A session holds the file's lock from
+// Open to Close, so overlapping runs are serialized exactly as before;
+// leases live in memory, since only the lock's holder can claim.
+type File struct {
+	Path string
+	// Wait is how long Open waits for another run's lock; 0 means 5s.
+	Wait time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ Store = (*File)(nil)
+
+func (s *File) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *File) wait() time.Duration {
+	if s.Wait == 0 {
+		return 5 * time.Second
+	}
+	return s.Wait
+}
+
+// Open locks and reads the file (see state.Store.Load). When the file can
+// be read but not saved (its format-1 original could not be kept), Open
+// returns a session along with the error: it decides, and every save
+// fails with that error, so the run alerts and still exits 3, as before.
+func (s *File) Open(ctx context.Context) (Session, error) {
+	st, err := state.Open(s.Path, s.wait())
+	if err != nil {
+		return nil, err
+	}
+	f, corrupt, err := st.Load(s.now())
+	if errors.Is(err, state.ErrNewerFormat) {
+		st.Close()
+		return nil, err
+	}
+	sess := &fileSession{store: st, f: f, now: s.now, boxes: map[string][]*entry{},
+		info: Info{Corruption: corrupt, MigratedFrom: st.MigratedFrom, Backup: st.Backup}}
+	for notifier, box := range f.Outboxes {
+		for _, p := range box {
+			sess.nextID++
+			sess.boxes[notifier] = append(sess.boxes[notifier], &entry{id: sess.nextID, p: p})
+		}
+	}
+	return sess, err
+}
+
+// Snapshot reads the file without its lock (state.Peek).
+func (s *File) Snapshot(ctx context.Context) (*state.File, error) {
+	f, corrupt, err := state.Peek(s.Path)
+	switch {
+	case err != nil:
+		return nil, err
+	case corrupt != nil:
+		return nil, fmt.Errorf("read state %s: corrupt: %s", s.Path, corrupt.Reason)
+	}
+	return f, nil
+}
+
+// ClaimSlot always wins: one process holds the file.
+func (s *File) ClaimSlot(ctx context.Context, check string, slot time.Time, owner string) (bool, error) {
+	return true, nil
+}
+
+// Import writes f as the file, under its lock, unless the file holds a
+// record of a configured check.
+func (s *File) Import(ctx context.Context, f *state.File, configured []string) error {
+	st, err := state.Open(s.Path, s.wait())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cur, _, err := st.Load(s.now())
+	if err != nil {
+		return err
+	}
+	for _, name := range configured {
+		if cur.Checks[name] != nil {
+			return fmt.Errorf("%w: %s", ErrNotEmpty, name)
+		}
+	}
+	return st.Save(f)
+}
+
+// Close has nothing to release: sessions hold the lock.
+func (s *File) Close() error { return nil }
+
+// fileSession is the file in memory, locked, saved after every change.
+type fileSession struct {
+	mu    sync.Mutex
+	store *state.Store
+	// f holds the records and file-level fields; its Outboxes are rebuilt
+	// from boxes whenever a decision or a save needs them.
+	f      *state.File
+	boxes  map[string][]*entry
+	nextID int64
+	now    func() time.Time
+	info   Info
+}
+
+// entry is a message in a notifier's outbox, with its lease.
+type entry struct {
+	id    int64
+	p     state.Pending
+	owner string
+	until time.Time
+}
+
+func (s *fileSession) Info() Info { return s.info }
+
+// Decide runs fn on the whole file (the scope does not narrow what a
+// file holds in memory anyway). On an error from fn, the state is
+// restored as it was.
+func (s *fileSession) Decide(ctx context.Context, scope Scope, fn func(*state.File) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before := map[string][]Keyed{}
+	for notifier, box := range s.boxes {
+		for _, e := range box {
+			k, err := keyed(e.id, e.p)
+			if err != nil {
+				return err
+			}
+			before[notifier] = append(before[notifier], k)
+		}
+	}
+	saved, err := encodeFile(s.f)
+	if err != nil {
+		return err
+	}
+	s.f.Outboxes = s.outboxes()
+	if err := fn(s.f); err != nil {
+		if restored, rerr := decodeFile(saved); rerr == nil {
+			s.f = restored
+		}
+		return err
+	}
+	if err := s.rebox(before); err != nil {
+		return err
+	}
+	return s.save()
+}
+
+// rebox takes the outboxes a decision left in s.f back into boxes,
+// keeping the IDs and leases of unchanged messages (see Match).
+func (s *fileSession) rebox(before map[string][]Keyed) error {
+	next := map[string][]*entry{}
+	for notifier, after := range s.f.Outboxes {
+		m, err := Match(before[notifier], after)
+		if err != nil {
+			return err
+		}
+		old := map[int64]*entry{}
+		for _, e := range s.boxes[notifier] {
+			old[e.id] = e
+		}
+		for i, p := range after {
+			e := old[m.Kept[i]]
+			if e == nil {
+				s.nextID++
+				e = &entry{id: s.nextID}
+			}
+			e.p = p
+			next[notifier] = append(next[notifier], e)
+		}
+	}
+	s.boxes = next
+	return nil
+}
+
+// Update runs fn on the file-level fields only.
+func (s *fileSession) Update(ctx context.Context, fn func(*state.File) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	s.fileLevel(func(v *state.File) { err = fn(v) })
+	if err != nil {
+		return err
+	}
+	return s.save()
+}
+
+// fileLevel runs fn on a copy of the file without its records and
+// outboxes, and keeps the file-level fields fn leaves.
+func (s *fileSession) fileLevel(fn func(*state.File)) {
+	v := *s.f
+	v.Checks, v.Outboxes = map[string]*state.Record{}, nil
+	fn(&v)
+	checks := s.f.Checks
+	*s.f = v
+	s.f.Checks = checks
+}
+
+// Claim leases the head of every check's queue that is not leased.
+func (s *fileSession) Claim(ctx context.Context, notifier, owner string, lease time.Duration) ([]Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	seen := map[string]bool{}
+	var out []Message
+	for _, e := range s.boxes[notifier] {
+		if seen[e.p.Check] {
+			continue
+		}
+		seen[e.p.Check] = true
+		if e.owner != "" && now.Before(e.until) {
+			continue // being delivered: the check's later messages wait
+		}
+		e.owner, e.until = owner, now.Add(lease)
+		out = append(out, Message{ID: e.id, Notifier: notifier, Pending: e.p})
+	}
+	return out, nil
+}
+
+// Ack drops the message, keeps its thread, and saves.
+func (s *fileSession) Ack(ctx context.Context, m Message, thread *state.Thread, fn func(*state.File)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	box := s.boxes[m.Notifier]
+	if i := slices.IndexFunc(box, func(e *entry) bool { return e.id == m.ID }); i >= 0 {
+		s.boxes[m.Notifier] = slices.Delete(box, i, i+1)
+	}
+	if rec := s.f.Checks[m.Check]; rec != nil && complete(thread) {
+		rec.SetThread(m.Notifier, *thread)
+	}
+	s.fileLevel(fn)
+	return s.save()
+}
+
+// Nack counts the attempt, releases the lease, and saves.
+func (s *fileSession) Nack(ctx context.Context, m Message, reason string, fn func(*state.File)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.boxes[m.Notifier] {
+		if e.id == m.ID {
+			e.p.Attempts++
+			e.p.LastError = reason
+			e.owner, e.until = "", time.Time{}
+		}
+	}
+	s.fileLevel(fn)
+	return s.save()
+}
+
+// Close releases the lock.
+func (s *fileSession) Close() error { return s.store.Close() }
+
+// outboxes is boxes as state.File holds them.
+func (s *fileSession) outboxes() map[string][]state.Pending {
+	out := map[string][]state.Pending{}
+	for notifier, box := range s.boxes {
+		for _, e := range box {
+			out[notifier] = append(out[notifier], e.p)
+		}
+	}
+	return out
+}
+
+// save writes the file as it is in memory.
+func (s *fileSession) save() error {
+	s.f.Outboxes = s.outboxes()
+	return s.store.Save(s.f)
+}
+
+// complete reports whether a thread names both its channel and its
+// message: a reply into anything less would fail.
+func complete(t *state.Thread) bool { return t != nil && t.Channel != "" && t.TS != "" }
