@@ -40,7 +40,7 @@ func TestNewerReleasesFieldsSurvive(t *testing.T) {
 			'threads', jsonb_build_object('slack', jsonb_build_object('channel', 'C1', 'ts', '1.1', 'permalink', 'https://x')),
 			'active', jsonb_build_object('outcome', 'invalid', 'since', $1::text, 'fired_at', $1::text, 'last_notified', $1::text, 'checks', 1, 'silenced', true)))`, now)
 	exec(t, dsn, `INSERT INTO tokenwatch_file (key, value) VALUES
-		('silences', '[{"id": "s1", "checks": ["c"], "reason": "maintenance"}]'),
+		('snoozes', '[{"id": "s1", "checks": ["c"], "reason": "maintenance"}]'),
 		('egress', jsonb_build_object('since', $1::text, 'notified_at', $1::text, 'checks', 3, 'cause', 'dns'))`, now)
 	exec(t, dsn, `INSERT INTO tokenwatch_outbox (notifier, check_name, message) VALUES ('slack', 'c',
 		jsonb_build_object('kind', 'alert', 'check', 'c', 'type', 'courier', 'endpoint', 'https://c', 'outcome', 'invalid',
@@ -75,7 +75,7 @@ func TestNewerReleasesFieldsSurvive(t *testing.T) {
 	if egress["checks"] != 4.0 || egress["cause"] != "dns" {
 		t.Errorf("egress: %v", egress)
 	}
-	if n := scalar[int](t, dsn, "SELECT count(*) FROM tokenwatch_file WHERE key = 'silences'"); n != 1 {
+	if n := scalar[int](t, dsn, "SELECT count(*) FROM tokenwatch_file WHERE key = 'snoozes'"); n != 1 {
 		t.Error("a newer release's file-level field was dropped")
 	}
 	msg := object(t, dsn, "SELECT message::text FROM tokenwatch_outbox")

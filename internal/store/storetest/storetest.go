@@ -164,8 +164,16 @@ func full(now time.Time) *state.File {
 		LastRun: now, LastOK: now.Add(-2 * time.Hour), Fingerprint: "3f2a9c1e", RotatedFrom: "0badf00d",
 		Active:        &alert.Active{Outcome: checks.Invalid, Since: now.Add(-time.Hour), FiredAt: now.Add(-time.Hour), LastNotified: now, Checks: 2},
 		Changes:       []alert.Change{{From: checks.OK, To: checks.Invalid, At: now.Add(-time.Hour)}},
-		FlappingSince: now.Add(-30 * time.Minute)}
+		FlappingSince: now.Add(-30 * time.Minute),
+		Silenced:      &alert.Mute{Until: now.Add(2 * time.Hour), Reason: "ACME maintenance", By: "alice"}}
 	rec.SetThread("slack", state.Thread{Channel: "C1", TS: "1.2"})
+	rec.Lifecycle = &alert.Lifecycle{
+		Sightings:         []alert.Sighting{{Fingerprint: "0badf00d", FirstSeen: now.Add(-200 * 24 * time.Hour)}, {Fingerprint: "3f2a9c1e", FirstSeen: now.Add(-100 * 24 * time.Hour)}},
+		IssuedAt:          now.Add(-101 * 24 * time.Hour),
+		IssuedFingerprint: "3f2a9c1e",
+		Rotation:          &alert.Rotation{Fingerprint: "3f2a9c1e", Since: now.Add(-10 * 24 * time.Hour), LastNotified: now},
+		TLS:               &alert.CertWatch{Host: "x.example", Fingerprint: "c0ffee42", NotAfter: now.Add(5 * 24 * time.Hour), Warned: 1, WarnedAt: now},
+	}
 	p := msg("c", alert.KindAlert, now)
 	p.Attempts, p.LastError = 1, "slack: HTTP 503"
 	f.SetOutbox("slack", []state.Pending{p})
@@ -174,6 +182,8 @@ func full(now time.Time) *state.File {
 	f.RecordOutput(state.OutputState, now, nil)
 	f.RecordDelivery("slack", now, "transient", false)
 	f.Egress = &state.Egress{Since: now, NotifiedAt: now, Checks: 3}
+	f.Silences = []state.Silence{{ID: "0a1b2c3d", Checks: []string{"c"}, Until: now.Add(2 * time.Hour),
+		Reason: "ACME maintenance", By: "alice", Created: now}}
 	return f
 }
 
