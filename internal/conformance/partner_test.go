@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
+	"github.com/tokenwatch/tokenwatch/internal/secret"
 	"github.com/tokenwatch/tokenwatch/internal/testkit"
 )
 
@@ -325,5 +326,45 @@ func TestPartnerCertificateNotVerified(t *testing.T) {
 	}
 	if it := r.Checks[0].Items[5]; it.Result != Warn || !strings.Contains(it.Detail, "not verified (insecure_skip_verify)") || !strings.Contains(it.Detail, "400 days left") {
 		t.Errorf("tls %+v", it)
+	}
+}
+
+// A partner that quotes the request back in JSON escapes it: PHP writes
+// "/" as "\/", Go writes "&" as "\u0026". The echo of the client secret
+// and of the issued token is scrubbed in every format all the same.
+func TestEscapedEchoesAreScrubbed(t *testing.T) {
+	const clientSecret = "s3cr/et&PART+ner=X9"
+	const issued = "iss/ued&TOKEN+9Zq"
+	php := func(s string) string { return strings.ReplaceAll(s, "/", `\/`) }
+	goJSON := func(s string) string { return strings.ReplaceAll(s, "&", `\u0026`) }
+	fake := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if r.URL.Path != "/security/oauth/token" {
+			reply(401, "application/json", `{"error":"rejected `+php(goJSON(r.Header.Get("Authorization")))+`"}`)(w, r)
+			return
+		}
+		sent := r.PostForm.Get("client_secret")
+		if sent == clientSecret && r.PostForm.Get("grant_type") != "" {
+			reply(200, "application/json", `{"access_token":"`+php(issued)+`","expires_in":300,"debug":"`+goJSON(sent)+`"}`)(w, r)
+			return
+		}
+		reply(400, "application/json", `{"debug":"secret `+php(goJSON(sent))+` and `+php(clientSecret)+`"}`)(w, r)
+	})
+	c := partnerCheck(t, httpLocalhost(t, fake), "", ordersAPI)
+	c.ClientSecret = secret.New(clientSecret)
+	r, err := Run(t.Context(), []checks.Check{c}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, write := range map[string]func(io.Writer, Report) error{"text": WriteText, "json": WriteJSON, "junit": WriteJUnit} {
+		var b bytes.Buffer
+		if err := write(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		for _, part := range []string{"PART", "TOKEN"} {
+			if strings.Contains(b.String(), part) {
+				t.Errorf("%s report shows a secret (%s):\n%s", name, part, b.String())
+			}
+		}
 	}
 }

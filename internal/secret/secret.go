@@ -8,8 +8,11 @@ package secret
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -75,24 +78,64 @@ type Scrubber struct {
 	current atomic.Pointer[matcher] // nil when secrets changed since the last build
 }
 
-// Add registers secrets to scrub. Empty and very short values are ignored.
+// Add registers secrets to scrub, each also as a server may quote it back
+// (see Forms). Empty and very short values are ignored.
 func (s *Scrubber) Add(values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range values {
-		if len(v) < minScrubLen {
-			continue
+		for _, form := range Forms(v) {
+			s.add(form)
 		}
-		if _, dup := s.known[v]; dup {
-			continue
-		}
-		if s.known == nil {
-			s.known = make(map[string]struct{})
-		}
-		s.known[v] = struct{}{}
-		s.secrets = append(s.secrets, v)
-		s.current.Store(nil)
 	}
+}
+
+func (s *Scrubber) add(v string) {
+	if len(v) < minScrubLen {
+		return
+	}
+	if _, dup := s.known[v]; dup {
+		return
+	}
+	if s.known == nil {
+		s.known = make(map[string]struct{})
+	}
+	s.known[v] = struct{}{}
+	s.secrets = append(s.secrets, v)
+	s.current.Store(nil)
+}
+
+// Forms are v and the ways a server writes it back when it quotes the
+// request: JSON-escaped (Go's encoder turns & < > into \u0026..., PHP's
+// turns / into \/), and URL-encoded (a form body, a query, a path). A
+// partner that echoes the client secret in a JSON error must not get it
+// into a report because the echo escaped one character.
+func Forms(v string) []string {
+	forms := []string{v}
+	seen := map[string]bool{v: true}
+	add := func(f string) {
+		if !seen[f] {
+			seen[f] = true
+			forms = append(forms, f)
+		}
+	}
+	for _, j := range []string{jsonEscaped(v, true), jsonEscaped(v, false)} {
+		add(j)
+		add(strings.ReplaceAll(j, "/", `\/`))
+	}
+	add(url.QueryEscape(v))
+	add(url.PathEscape(v))
+	return forms
+}
+
+// jsonEscaped is v inside a JSON string, without the quotes.
+func jsonEscaped(v string, escapeHTML bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	_ = enc.Encode(v) // a string always encodes
+	out := strings.TrimSuffix(b.String(), "\n")
+	return strings.TrimSuffix(strings.TrimPrefix(out, `"`), `"`)
 }
 
 // Scrub returns text with every registered secret replaced by [redacted].

@@ -189,3 +189,23 @@ func TestLogHandlerScrubs(t *testing.T) {
 		t.Errorf("log line: %s", b.String())
 	}
 }
+
+// A secret quoted back by a server in any of the usual escapings is
+// scrubbed: JSON from Go (\u0026), from PHP (\/), and URL-encoded.
+func TestScrubEscapedForms(t *testing.T) {
+	const pw = `p@ss/w+rd=S3&C<R>ET"x`
+	var s Scrubber
+	s.Add(pw)
+	for _, echo := range []string{
+		`{"debug":"secret p@ss\/w+rd=S3&C<R>ET\"x"}`,               // PHP json_encode
+		`{"debug":"secret p@ss/w+rd=S3\u0026C\u003cR\u003eET\"x"}`, // Go's encoder
+		`{"debug":"secret p@ss\/w+rd=S3\u0026C\u003cR\u003eET\"x"}`,
+		`client_secret=p%40ss%2Fw%2Brd%3DS3%26C%3CR%3EET%22x&grant_type=client_credentials`,
+		`GET /echo/p@ss%2Fw+rd=S3&C%3CR%3EET%22x`,
+	} {
+		got := s.Scrub(echo)
+		if strings.Contains(got, "S3") || !strings.Contains(got, Redacted) {
+			t.Errorf("Scrub(%s) = %s: the secret is still readable", echo, got)
+		}
+	}
+}
