@@ -235,6 +235,10 @@ func Open(path string, wait time.Duration) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state lock: %w", err)
 	}
+	if err := keepOwner(lock, path); err != nil {
+		lock.Close()
+		return nil, err
+	}
 	deadline := time.Now().Add(wait)
 	for {
 		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
@@ -344,13 +348,8 @@ var ErrNewerFormat = errors.New("the state file was written by a newer tokenwatc
 // exit 3 naming the path, until a person fixes the configuration.
 func read(path string) (loaded, error) {
 	data, err := safefile.Read(path, maxFileSize)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return loaded{file: New()}, nil
-	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge):
-		return loaded{}, fmt.Errorf("read state: %w: state.path must name tokenwatch's own state file; it was left as it is", err)
-	case err != nil:
-		return loaded{file: New(), reason: "unreadable: " + err.Error()}, nil
+	if err != nil {
+		return readFailed(err)
 	}
 	f, from, reason, err := decode(data)
 	if err != nil {
@@ -360,6 +359,22 @@ func read(path string) (loaded, error) {
 		return loaded{file: New(), reason: reason}, nil
 	}
 	return loaded{file: f, from: from, raw: data}, nil
+}
+
+// readFailed says what a failure to read the state file means: no file
+// yet, the wrong path, another user's file, or a corrupt one.
+func readFailed(err error) (loaded, error) {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return loaded{file: New()}, nil
+	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge):
+		return loaded{}, fmt.Errorf("read state: %w: state.path must name tokenwatch's own state file; it was left as it is", err)
+	case errors.Is(err, os.ErrPermission):
+		// Not corrupt: another user's file. Moving it aside would fail too,
+		// and starting afresh would re-alert on every run.
+		return loaded{}, fmt.Errorf("read state: %w: run tokenwatch as the user that owns the state (the service's user), or fix its owner; it was left as it is", err)
+	}
+	return loaded{file: New(), reason: "unreadable: " + err.Error()}, nil
 }
 
 // Save writes the state atomically (see writeAtomic).
@@ -412,6 +427,10 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		tmp.Close()
 		return fmt.Errorf("write state: %w", err)
 	}
+	if err := keepOwner(tmp, path); err != nil {
+		tmp.Close()
+		return err
+	}
 	bw := bufio.NewWriterSize(tmp, 64<<10)
 	if err := write(bw); err != nil {
 		tmp.Close()
@@ -434,6 +453,34 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// keepOwner gives a file tokenwatch creates beside the state the owner of
+// the state (or, before there is one, of its directory), when tokenwatch
+// runs as root: an on-call engineer's `sudo tokenwatch silence add` must
+// not leave a state, or a lock, that the service's own user (systemd's
+// DynamicUser, the container's 65532) can no longer open: every later run
+// would alert from empty and exit 3. As any other user, files are the
+// user's own, as they always were.
+func keepOwner(f *os.File, path string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		info, err = os.Stat(filepath.Dir(path))
+	}
+	if err != nil {
+		return nil // nothing to match: the file stays root's, as created
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("give %s the state's owner (uid %d): %w", f.Name(), st.Uid, err)
 	}
 	return nil
 }
