@@ -122,6 +122,30 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, config.Problems)
 	return cfg, problems
 }
 
+// loadStateConfig loads the configuration for the commands that need only
+// the checks and the state (status, silence). A secret that cannot be read
+// (a missing file, an unset variable: often the incident itself) must not
+// keep on-call from seeing the picture or silencing a check: the
+// configuration is then read without its secrets, and a warning says so.
+// Secrets that can be read are read, so that a secret pasted into a
+// silence's reason is still scrubbed.
+func loadStateConfig(path string, stderr io.Writer) (*config.Config, config.Problems) {
+	cfg, problems := config.Load(path, config.OSEnv)
+	if !problems.HasErrors() {
+		return cfg, problems
+	}
+	bare, bareProblems := config.Load(path, config.OSEnv, config.WithoutSecrets())
+	if bareProblems.HasErrors() {
+		return loadConfig(path, stderr) // a mistake beyond the secrets: say all of it
+	}
+	for _, p := range problems {
+		if !p.Warning {
+			fmt.Fprintf(stderr, "warning: %s (secrets are not needed here: going on without them)\n", p.String())
+		}
+	}
+	return bare, bareProblems
+}
+
 // logWarnings logs a configuration's warnings, every run: they are risks
 // someone chose (an http:// endpoint, TLS verification off) and should keep
 // seeing.

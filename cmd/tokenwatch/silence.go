@@ -75,7 +75,7 @@ func cmdSilence(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenwatch silence %s: %v\n", sub, err)
 		return exitUsage
 	}
-	cfg, problems := loadConfig(f.common.config, stderr)
+	cfg, problems := loadStateConfig(f.common.config, stderr)
 	if cfg == nil {
 		return exitUsage
 	}

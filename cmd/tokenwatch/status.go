@@ -34,7 +34,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenwatch status: --output %q: want text or json\n", *output)
 		return exitUsage
 	}
-	cfg, problems := loadConfig(common.config, stderr)
+	cfg, problems := loadStateConfig(common.config, stderr)
 	if cfg == nil {
 		return exitUsage
 	}

@@ -573,3 +573,31 @@ checks:
 		t.Errorf("after silence add on a format-1 state, the alert, the reminder or the silence is gone: %+v %+v", c, got.Pending)
 	}
 }
+
+// A secret file gone missing (often the incident itself) does not keep
+// on-call from seeing the picture or silencing a check: a warning says
+// the secrets were not read; a mistake beyond the secrets is still exit 2.
+func TestStatusAndSilenceWithAMissingSecret(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "state.json")
+	cfgPath := writeConfig(t, fmt.Sprintf(`state: {path: %s}
+checks:
+  - {name: courier-main, type: courier, base_url: "http://127.0.0.1:9", token_file: %s/gone}
+`, statePath, dir))
+	code, stdout, stderr := run("silence", "add", "courier-main", "--for", "1h", "--reason", "token file lost, re-issuing", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stderr, "warning: ") || !strings.Contains(stderr, "going on without them") {
+		t.Fatalf("silence add: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run("status", "--output", "json", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stdout, `"silence_reason": "token file lost, re-issuing"`) {
+		t.Errorf("status: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, _, _ := run("run", "--config", cfgPath); code != exitUsage {
+		t.Errorf("run without its secret: exit %d, want %d: only status and silence go on without secrets", code, exitUsage)
+	}
+	broken := writeConfig(t, fmt.Sprintf("state: {path: %s}\nchecks:\n  - {name: courier-main, type: carrier}\n", statePath))
+	if code, _, stderr := run("status", "--config", broken); code != exitUsage || !strings.Contains(stderr, "carrier") {
+		t.Errorf("a wrong type: exit %d\n%s", code, stderr)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,17 @@ func WithKinds(r checks.Registry) Option {
 	return func(p *parser) { p.kinds = r }
 }
 
+// WithoutSecrets reads the configuration without its secrets: no secret
+// file is read and no ${VAR} of a secret is expanded, and nothing is said
+// about them. For the commands that need only the checks' names and the
+// state (status, silence): on-call must be able to see and silence while
+// a secret file is missing, which is often the incident itself. Every
+// secret in the result is a placeholder: such a Config must never run a
+// check or notify anyone.
+func WithoutSecrets() Option {
+	return func(p *parser) { p.skipSecrets = true }
+}
+
 // Parse is Load for a configuration already in memory; path is used in
 // messages and to resolve relative *_file paths.
 func Parse(path string, data []byte, env Env, opts ...Option) (*Config, Problems) {
@@ -52,6 +64,9 @@ func Parse(path string, data []byte, env Env, opts ...Option) (*Config, Problems
 		return nil, p.problems
 	}
 	cfg := p.config(doc.Content[0])
+	if p.skipSecrets {
+		p.problems = slices.DeleteFunc(p.problems, func(pr Problem) bool { return p.secretAt[[2]int{pr.Line, pr.Col}] })
+	}
 	sort.SliceStable(p.problems, func(i, j int) bool {
 		a, b := p.problems[i], p.problems[j]
 		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
@@ -90,6 +105,10 @@ type parser struct {
 	allKeys  []string            // every key a check may have, of any kind; see unreadKeys
 	problems Problems
 	now      func() time.Time // the clock issued_at is read against; nil: time.Now
+	// skipSecrets: see WithoutSecrets; secretAt is where each secret was
+	// given (line, column), whose problems are then not the reader's.
+	skipSecrets bool
+	secretAt    map[[2]int]bool
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {

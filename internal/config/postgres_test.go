@@ -68,3 +68,40 @@ func TestStatePostgresProblems(t *testing.T) {
 		})
 	}
 }
+
+// WithoutSecrets reads what status and silence need when a secret cannot
+// be read; every other mistake is still reported.
+func TestWithoutSecrets(t *testing.T) {
+	src := `slack:
+  webhook_url: ${SLACK_WEBHOOK_URL}
+state:
+  path: /var/lib/tokenwatch/state.json
+checks:
+  - name: courier-main
+    type: courier
+    token_file: /nonexistent/courier-token
+  - name: partner-acme
+    type: partner_oauth
+    host: https://partner.example
+    client_id: acme
+    client_secret: ${ACME_SECRET}
+`
+	if _, problems := Parse("c.yaml", []byte(src), env(nil)); !problems.HasErrors() {
+		t.Fatal("the secrets cannot be read, yet the full read reports nothing")
+	}
+	cfg, problems := Parse("c.yaml", []byte(src), env(nil), WithoutSecrets())
+	if problems.HasErrors() {
+		t.Fatalf("problems without secrets: %v", problems)
+	}
+	if len(cfg.Checks) != 2 || cfg.Checks[1].Name != "partner-acme" || cfg.State.Path != "/var/lib/tokenwatch/state.json" {
+		t.Errorf("config read without secrets: %+v", cfg)
+	}
+	broken := strings.Replace(src, "type: courier", "type: carrier", 1)
+	if _, problems := Parse("c.yaml", []byte(broken), env(nil), WithoutSecrets()); !problems.HasErrors() {
+		t.Error("a mistake that is not about a secret went unreported")
+	}
+	unsetPath := strings.Replace(src, "/var/lib/tokenwatch/state.json", "${STATE_DIRECTORY}/state.json", 1)
+	if _, problems := Parse("c.yaml", []byte(unsetPath), env(nil), WithoutSecrets()); !problems.HasErrors() {
+		t.Error("an unset variable outside the secrets went unreported")
+	}
+}

@@ -257,6 +257,9 @@ func (p *parser) secretFile(n *yaml.Node, key string) (secret.Value, bool) {
 // secretPair reads a secret given either inline (key) or from a file
 // (key_file), never both. It reports nothing when neither is set.
 func (p *parser) secretPair(key string, inline, file *yaml.Node) secret.Value {
+	if p.skipSecrets {
+		return p.unreadSecret(inline, file)
+	}
 	switch {
 	case inline != nil && file != nil:
 		p.errorf(file, "set %s or %s_file, not both", key, key)
@@ -303,4 +306,24 @@ func (p *parser) httpURL(n *yaml.Node, key, raw string, carriesSecret bool) *url
 func validSchedule(spec string) error {
 	_, err := parseSchedule(spec)
 	return err
+}
+
+// unreadSecret stands for a secret that WithoutSecrets does not read:
+// given (so the check is not "without a secret"), and never valid.
+func (p *parser) unreadSecret(nodes ...*yaml.Node) secret.Value {
+	given := false
+	for _, n := range nodes {
+		if n == nil {
+			continue
+		}
+		given = true
+		if p.secretAt == nil {
+			p.secretAt = map[[2]int]bool{}
+		}
+		p.secretAt[[2]int{n.Line, n.Column}] = true
+	}
+	if !given {
+		return secret.Value{}
+	}
+	return secret.New("tokenwatch-secret-not-read")
 }
