@@ -52,6 +52,7 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 	rep.Outputs = st.OutputStatuses()
 	rep.LastSuccess = st.LastSuccess
 	rep.Mutes = j.mutes(st, now)
+	j.withholdMuted(st, rep.Mutes)
 	// The egress policy reads only the results: it is decided first, and
 	// may hold the pass's outage alerts (see withhold) as each check moves.
 	ran := make([]checks.Result, 0, len(rep.Results))

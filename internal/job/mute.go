@@ -90,3 +90,31 @@ func notCounted(ds []alert.Decision, left int) {
 		}
 	}
 }
+
+// withholdMuted drops the alerts, reminders and flapping messages still
+// waiting for a check that is silenced now: they were decided before the
+// silence (a notifier was down), and a silence means no alert is sent. The
+// alert stays open in the check's track, so the end of the silence says
+// it again if the check still fails; a resolution still goes out.
+func (j *Job) withholdMuted(st *state.File, mutes map[string]alert.Mute) {
+	if len(mutes) == 0 {
+		return
+	}
+	for notifier, box := range st.Outboxes {
+		kept := box[:0]
+		for _, p := range box {
+			if _, muted := mutes[p.Check]; muted && withheldWhileSilenced(p.Kind) {
+				j.Logger.Info("undelivered message dropped: its check is silenced now",
+					"notifier", notifier, "check", p.Check, "kind", string(p.Kind))
+				continue
+			}
+			kept = append(kept, p)
+		}
+		st.SetOutbox(notifier, kept)
+	}
+}
+
+// withheldWhileSilenced are the kinds a silence holds back.
+func withheldWhileSilenced(k alert.Kind) bool {
+	return k == alert.KindAlert || k == alert.KindReminder || k == alert.KindFlapping
+}

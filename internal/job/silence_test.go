@@ -246,3 +246,36 @@ func TestMutesLaterEndWins(t *testing.T) {
 		}
 	}
 }
+
+// An alert decided before the silence, still waiting because Slack was
+// down, is not sent once the check is silenced: a silence means no alert.
+// The alert stays open, so the silence's end says it again.
+func TestWaitingAlertIsWithheldBySilence(t *testing.T) {
+	api := newCourierAPI(t)
+	hook := testkit.NewSlack(t)
+	clk := testkit.NewClock()
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	j := testJob(t, courierConfig(api.URL, statePath, "slack: {webhook_url: "+hook.WebhookURL("/services/T/B/x")+"}"), nil, clk)
+	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now})}
+
+	hook.Refuse(503, func(string) string { return "down" })
+	clk.Advance(5 * time.Minute)
+	if rep := j.Run(context.Background(), Options{}); rep.Delivered() || readState(t, statePath).Waiting() != 1 {
+		t.Fatalf("Slack down: the alert must wait (failures %v)", rep.Failures)
+	}
+	hook.Take()
+	hook.Accept()
+	until := clk.Now().Add(time.Hour)
+	silence(t, statePath, []string{"courier-main"}, until, clk.Now())
+
+	clk.Advance(5 * time.Minute)
+	rep := j.Run(context.Background(), Options{})
+	if got := hook.Take(); !rep.Delivered() || len(got) != 0 || readState(t, statePath).Waiting() != 0 {
+		t.Fatalf("silenced: Slack got %d messages (failures %v); the waiting alert must be dropped", len(got), rep.Failures)
+	}
+	clk.Advance(time.Hour)
+	j.Run(context.Background(), Options{})
+	if got := payloads(hook.Take()); len(got) != 1 || !strings.Contains(got[0], "was silenced until") {
+		t.Fatalf("after the silence: Slack got %v, want the one alert that says it was silenced", got)
+	}
+}
