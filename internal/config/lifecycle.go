@@ -21,10 +21,18 @@ const DefaultTLSWarnBefore = alert.DefaultTLSWarnBefore
 // UTC, and a clock may be a little ahead.
 const maxIssuedSkew = 24 * time.Hour
 
-// WithNow reads issued_at against the clock now instead of time.Now: for
-// tests.
+// WithNow reads issued_at (and a maintenance window's next times) against
+// the clock now instead of time.Now: for tests.
 func WithNow(now func() time.Time) Option {
 	return func(p *parser) { p.now = now }
+}
+
+// clock is the time the configuration is read at (see WithNow).
+func (p *parser) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
 }
 
 // Lifecycle is the check's settings for the lifecycle policy.
@@ -62,11 +70,7 @@ func (p *parser) issuedAt(n *yaml.Node, where string) time.Time {
 		p.errorf(n, "%s: issued_at: %s is not a date (write it like 2026-09-01, or 2026-09-01T10:00:00Z)", where, shown(n, s))
 		return time.Time{}
 	}
-	now := time.Now
-	if p.now != nil {
-		now = p.now
-	}
-	if at.After(now().Add(maxIssuedSkew)) {
+	if at.After(p.clock().Add(maxIssuedSkew)) {
 		p.errorf(n, "%s: issued_at: %s is in the future: it is when the current secret was issued", where, shown(n, s))
 		return time.Time{}
 	}

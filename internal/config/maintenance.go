@@ -168,6 +168,8 @@ func (p *parser) window(n *yaml.Node, where string, names map[string]bool) (Main
 		spec     string
 		starts   cron.Schedule
 		duration time.Duration
+		// durationNode is where the duration is written, for its problem.
+		durationNode *yaml.Node
 	)
 	if resolve(n).Tag == "!!null" {
 		p.errorf(n, "%s is empty: a window is {checks (default: all), schedule, duration}", where)
@@ -188,7 +190,7 @@ func (p *parser) window(n *yaml.Node, where string, names map[string]bool) (Main
 			}
 			spec, starts = s, sched
 		},
-		"duration": func(v *yaml.Node) { p.duration(v, where+".duration", false, &duration) },
+		"duration": func(v *yaml.Node) { durationNode = v; p.duration(v, where+".duration", false, &duration) },
 	})
 	if len(p.problems) > before {
 		return Maintenance{}, false
@@ -201,7 +203,45 @@ func (p *parser) window(n *yaml.Node, where string, names map[string]bool) (Main
 	if len(p.problems) > before {
 		return Maintenance{}, false
 	}
+	if duration > MaxWindow {
+		p.errorf(durationNode, "%s.duration: %s is more than the 30 days a window may last, as a silence: a longer one is a check nobody watches", where, shown(durationNode, durationNode.Value))
+		return Maintenance{}, false
+	}
+	p.windowSanity(n, where, starts, duration)
 	return Maintenance{Checks: covered, Schedule: spec, Duration: duration, starts: starts}, true
+}
+
+// MaxWindow is the longest a maintenance window may last: as long as the
+// longest silence.
+const MaxWindow = 30 * 24 * time.Hour
+
+// windowSanity warns about a window that is valid but cannot be what was
+// meant: one that never opens, or one that never closes (it lasts as long
+// as the gap to its next start, so the checks are silenced for good).
+func (p *parser) windowSanity(n *yaml.Node, where string, starts cron.Schedule, duration time.Duration) {
+	from := p.clock()
+	first := starts.Next(from)
+	if first.IsZero() {
+		p.warnf(n, "%s never opens: its schedule has no time in the next five years", where)
+		return
+	}
+	// The shortest gap between starts over a year of them (cron specs
+	// repeat at most yearly; "* * * * *" stops at the first gap).
+	t, shortest := first, time.Duration(0)
+	for range 400 {
+		next := starts.Next(t)
+		if next.IsZero() {
+			break
+		}
+		if gap := next.Sub(t); shortest == 0 || gap < shortest {
+			shortest = gap
+		}
+		if shortest <= duration {
+			p.warnf(n, "%s never closes: it lasts %s and opens again %s after it opened, so its checks are silenced for good", where, duration, shortest)
+			return
+		}
+		t = next
+	}
 }
 
 // windowChecks reads the names a window covers: each a configured check.

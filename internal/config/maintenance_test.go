@@ -90,6 +90,8 @@ func TestMaintenanceProblems(t *testing.T) {
 			`c.yaml:1:14: maintenance must be a list of windows`},
 		{"empty window", "maintenance:\n  -\n",
 			`c.yaml:2:4: maintenance[0] is empty`},
+		{"longer than a silence may last", "maintenance:\n  - {schedule: '0 0 1 1 *', duration: 100000h}\n",
+			`c.yaml:2:39: maintenance[0].duration: "100000h" is more than the 30 days a window may last`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +102,34 @@ func TestMaintenanceProblems(t *testing.T) {
 			}
 			if all := strings.Join(got, "\n"); !problems.HasErrors() || !strings.Contains(all, tc.want) || strings.Contains(all, "secret-token") {
 				t.Errorf("problems\n%s\ndo not include\n%s\n(or quote the variable's value)", all, tc.want)
+			}
+		})
+	}
+}
+
+// A window that cannot be what was meant is valid, with a warning: one
+// that never opens, one that never closes.
+func TestMaintenanceWarnings(t *testing.T) {
+	at := WithNow(func() time.Time { return utc("2026-11-22T10:00:00Z") })
+	tests := []struct{ name, window, want string }{
+		{"never opens", "{schedule: '0 0 30 2 *', duration: 1h}", "c.yaml:2:5: warning: maintenance[0] never opens: its schedule has no time in the next five years"},
+		{"never closes", "{schedule: '* * * * *', duration: 2h}", "c.yaml:2:5: warning: maintenance[0] never closes: it lasts 2h0m0s and opens again 1m0s after it opened"},
+		{"closes only on some days", "{schedule: '0 0 * * 1,2', duration: 25h}", "opens again 24h0m0s after it opened"},
+		{"a sane window", "{schedule: 'CRON_TZ=Europe/Moscow 0 2 * * 0', duration: 2h}", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, problems := Parse("c.yaml", []byte("maintenance:\n  - "+tc.window+"\n"+twoChecks), env(nil), at)
+			if problems.HasErrors() {
+				t.Fatalf("errors: %v", problems)
+			}
+			var got []string
+			for _, p := range problems {
+				got = append(got, p.String())
+			}
+			all := strings.Join(got, "\n")
+			if tc.want == "" && all != "" || !strings.Contains(all, tc.want) {
+				t.Errorf("warnings %q, want %q", all, tc.want)
 			}
 		})
 	}
