@@ -82,6 +82,7 @@ func Compose(m Message, now time.Time) Content {
 		}})
 	}
 	c = withSilence(c, d)
+	c = withSettled(c, d)
 	if m.Late {
 		c.Late = &Late{DecidedAt: d.At, By: now.Sub(d.At)}
 		c.Summary = append(Line{Prose("(late) ")}, c.Summary...)
@@ -267,4 +268,20 @@ func ownersOf(ms []Message) []Line {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// withSettled says, on the message that ends flapping, that the check no
+// longer flaps: on-call's last word about it was that it did.
+func withSettled(c Content, d alert.Decision) Content {
+	if !d.Settled {
+		return c
+	}
+	where := fmt.Sprintf("settled %s", d.Outcome)
+	if d.Outcome == checks.OK {
+		where = "settled ok"
+	}
+	c.Summary = append(c.Summary, Prose(" — no longer flapping: "+where))
+	c.Notes = append(c.Notes, Note{Kind: NoteSettled, Line: Line{Prose(fmt.Sprintf(
+		"No longer flapping: its outcome has held for %s, so this is where it settled; alerts and resolutions follow the usual rules again.", Duration(d.FlapWindow)))}})
+	return c
 }

@@ -71,6 +71,8 @@ const (
 	NoteSecretRotated NoteKind = iota + 1
 	// NoteSilenced: the check is silenced, or its silence has just ended.
 	NoteSilenced
+	// NoteSettled: the check was flapping, and its outcome has now held.
+	NoteSettled
 )
 
 // Note is one line of small print.

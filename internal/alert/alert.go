@@ -10,16 +10,13 @@
 // check until its outcome has held for FlapWindow. The counts go on
 // meanwhile (failures and oks in a row, since when), and the alert on-call
 // was told about, if any, stays open. At the first result that finds the
-// outcome held for FlapWindow, flapping ends with one message:
-//   - failing, as many in a row as its threshold: an alert (a new incident
-//     when none was open, else the open one's outcome moves to it), and the
-//     reminder clock restarts;
-//   - ok, with an alert open and resolve_after oks in a row: a resolution
-//     (nothing is sent when send_resolved is off, as always).
-//
-// Otherwise (ok with no alert open; failing below its threshold; fewer oks
-// than resolve_after) it ends quietly, and the rules resume from the next
-// result as they would from any track with those counts.
+// outcome held for FlapWindow, flapping ends with one message that says
+// it settled (Settled), whatever the thresholds: the outcome has held for
+// a whole window, and on-call last heard the check was flapping.
+//   - failing: an alert (a new incident when none was open, else the open
+//     one's outcome moves to it), and the reminder clock restarts;
+//   - ok: a resolution, which closes the alert open, if any (nothing is
+//     sent when send_resolved is off, as always).
 //
 // Silences and maintenance windows (EvaluateMuted, a Mute): a silenced
 // check is still checked and its track moves as always (counts, since when,
@@ -173,6 +170,9 @@ type Decision struct {
 	Outcomes   []checks.Outcome `json:"outcomes,omitempty"`
 	Changes    int              `json:"changes,omitempty"`
 	FlapWindow time.Duration    `json:"flap_window,omitempty"`
+	// Settled is set on the alert or resolution that ends flapping: the
+	// outcome has held for FlapWindow.
+	Settled bool `json:"settled,omitempty"`
 	// Silence is the silence or maintenance window the check is under (a
 	// resolution sent during it), or, with SilenceEnded, the one that has
 	// just ended: every message about a silenced check says so.
@@ -308,18 +308,52 @@ func flapping(next *Track, previous checks.Outcome, r checks.Result, s Settings,
 	return d
 }
 
-// settle ends flapping: the outcome held for the flap window. Where it
-// settled is said as the rules say it, except that a check settling on the
-// outcome of the alert already open is alerted again (the rules would say
-// nothing, or a reminder): on-call last heard it was flapping.
+// settle ends flapping: the outcome held for the flap window, and on-call,
+// who last heard the check was flapping, hears where it settled, always
+// (see the package doc): failing, an alert (a new incident when none is
+// open); ok, a resolution that closes the alert open, if any.
 func settle(next Track, r checks.Result, s Settings, now time.Time) (Track, []Decision) {
+	flappedSince := next.FlappingSince
 	next.FlappingSince = time.Time{}
-	a := next.Active
-	if a == nil || a.Outcome != r.Outcome || next.FailuresInRow < Threshold(r.Outcome, s) {
-		return rules(next, r, s, now)
+	if r.Outcome == checks.OK {
+		previous, since := lastFailing(next.Changes), flappedSince
+		if a := next.Active; a != nil {
+			previous, since = a.Outcome, a.Since
+		}
+		next.Active, next.FailingSince = nil, time.Time{}
+		if !s.SendResolved {
+			return next, nil
+		}
+		d := decision(KindResolved, &next, r, now)
+		d.Previous, d.Since, d.Settled, d.FlapWindow = previous, since, true, s.FlapWindow
+		return next, []Decision{d}
 	}
-	a.LastNotified = now
-	return next, []Decision{decision(KindAlert, &next, r, now)}
+	var d Decision
+	switch a := next.Active; {
+	case a == nil:
+		next.Active = &Active{Outcome: r.Outcome, Since: next.FailingSince, FiredAt: now, LastNotified: now, Checks: 1}
+		d = decision(KindAlert, &next, r, now)
+		d.NewThread = true
+	default:
+		d = decision(KindAlert, &next, r, now)
+		if a.Outcome != r.Outcome {
+			d.Previous = a.Outcome
+		}
+		a.Outcome, a.LastNotified = r.Outcome, now
+	}
+	d.Settled, d.FlapWindow = true, s.FlapWindow
+	return next, []Decision{d}
+}
+
+// lastFailing is the failing outcome a flapping check last left, for the
+// words of its resolution when no alert was open.
+func lastFailing(changes []Change) checks.Outcome {
+	for i := len(changes) - 1; i >= 0; i-- {
+		if changes[i].From != checks.OK {
+			return changes[i].From
+		}
+	}
+	return ""
 }
 
 // rules are what on-call is told of a check that is not flapping, its

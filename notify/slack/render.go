@@ -37,6 +37,7 @@ var toneEmoji = map[notify.Tone]string{
 var noteEmoji = map[notify.NoteKind]string{
 	notify.NoteSecretRotated: ":key:",
 	notify.NoteSilenced:      ":mute:",
+	notify.NoteSettled:       ":anchor:",
 }
 
 // lateBecause is why a message is late, as only Slack can say it: the

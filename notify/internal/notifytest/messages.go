@@ -110,6 +110,10 @@ func Messages() map[string][]notify.Message {
 	windowEnded.Until = At
 	afterWindow := owned(Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "invalid_client"`))
 	afterWindow.Silence, afterWindow.SilenceEnded = &windowEnded, true
+	settledOK := Decision(alert.KindResolved, checks.TypePartner, checks.OK, 200, "token issued (expires_in 3600)")
+	settledOK.Previous, settledOK.Since, settledOK.Settled, settledOK.FlapWindow, settledOK.NewThread = checks.Invalid, At.Add(-90*time.Minute), true, time.Hour, false
+	settledFailing := owned(Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, `credentials rejected (HTTP 400): partner says "invalid_client"`))
+	settledFailing.Settled, settledFailing.FlapWindow = true, time.Hour
 	silencedStorm := []notify.Message{{Decision: afterSilence}, {Decision: silencedResolved}, {Decision: afterWindow}}
 	rotate := withLink
 	rotate.Kind, rotate.Outcome, rotate.HTTPStatus, rotate.Detail, rotate.NewThread = alert.KindRotate, checks.OK, 200, "", false
@@ -132,6 +136,8 @@ func Messages() map[string][]notify.Message {
 	lifecycleStorm := []notify.Message{{Decision: rotate}, {Decision: tlsExpiry, Late: true}, {Decision: hostile}}
 	return map[string][]notify.Message{
 		"resolved-silenced":            {{Decision: silencedResolved}},
+		"resolved-settled":             {{Decision: settledOK}},
+		"alert-settled":                {{Decision: settledFailing}},
 		"resolved-window":              {{Decision: windowResolved}},
 		"alert-after-silence":          {{Decision: afterSilence}},
 		"alert-after-window":           {{Decision: afterWindow}},
