@@ -237,7 +237,10 @@ func ComposeSummary(ms []Message) Content {
 	if outages > credentials {
 		c.Sections = append(c.Sections, Section{Lines: []Line{{Prose("Most of these are outages. When many endpoints fail at once, suspect our own egress, DNS or proxy before the partners.")}}})
 	}
-	c.Footer = Line{Prose("tokenwatch · run "), {Text: "tokenwatch run --output text", Style: Code}, Prose(" for the full verdicts")}
+	if slices.IndexFunc(ms, func(m Message) bool { return m.Kind != alert.KindResolved }) < 0 {
+		c.Tone = Recovered // resolutions only: no siren
+	}
+	c.Footer = Line{Prose("tokenwatch · "), {Text: "tokenwatch status", Style: Code}, Prose(" shows every check (it checks and sends nothing)")}
 	return c
 }
 

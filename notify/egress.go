@@ -40,10 +40,10 @@ func composeEgressDown(d alert.Decision) Content {
 	c.Sections = []Section{
 		{Heading: "What happened", Quote: Line{quoteOr(d.Detail)}},
 		{Heading: "What to check on our side", Lines: []Line{
-			{strong("DNS resolver: "), Prose("can the node resolve the endpoints' names (the cluster's DNS, its upstream)?")},
-			{strong("Egress proxy or NAT gateway: "), Prose("is it up, and does it still let tokenwatch out (HTTPS_PROXY, NO_PROXY)?")},
-			{strong("Firewall and network policy: "), Prose("did a rule or a NetworkPolicy change that blocks outbound HTTPS?")},
-			{strong("The node's network: "), Prose("interface, routes, and whether other workloads on the node reach the internet.")},
+			{strong("DNS resolver:"), Prose(" can the node resolve the endpoints' names (the cluster's DNS, its upstream)?")},
+			{strong("Egress proxy or NAT gateway:"), Prose(" is it up, and does it still let tokenwatch out (HTTPS_PROXY, NO_PROXY)?")},
+			{strong("Firewall and network policy:"), Prose(" did a rule or a NetworkPolicy change that blocks outbound HTTPS?")},
+			{strong("The node's network:"), Prose(" interface, routes, and whether other workloads on the node reach the internet.")},
 		}},
 		{Lines: []Line{{Prose("Per-check outage alerts are held while this lasts; resolutions are still sent. " +
 			"One message says when an endpoint answers again.")}}},
