@@ -185,6 +185,9 @@ func silenceRemove(cfg *config.Config, wait time.Duration, args []string, stdout
 // with it every alert on-call was told about. change returns the exit
 // code for its own refusal, with the error to print.
 func changeState(path string, wait time.Duration, what string, stderr io.Writer, scrub *secret.Scrubber, change func(*state.File, time.Time) (int, error)) int {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "warning: the state file %s does not exist yet: no run has used this path; check that the runs' state.path is the same (under systemd: $STATE_DIRECTORY), or they will never see this\n", notify.Printable(path))
+	}
 	store, err := state.Open(path, wait)
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {

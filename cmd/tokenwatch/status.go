@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -259,9 +261,12 @@ const maxCell = 60
 // server goes through notify.Printable.
 func writeStatusText(w io.Writer, v statusView, path string, now time.Time) {
 	p := notify.Printable
-	if v.lastSuccess.IsZero() {
+	switch _, err := os.Stat(path); {
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(w, "State %s: the file does not exist: no run has used this path yet. If runs do, check that this is their state.path (under systemd: $STATE_DIRECTORY).\n", p(path))
+	case v.lastSuccess.IsZero():
 		fmt.Fprintf(w, "State %s: no run has completed yet.\n", p(path))
-	} else {
+	default:
 		fmt.Fprintf(w, "State %s: last complete run %s.\n", p(path), when(v.lastSuccess, now))
 	}
 	if v.egress != nil {

@@ -601,3 +601,22 @@ checks:
 		t.Errorf("a wrong type: exit %d\n%s", code, stderr)
 	}
 }
+
+// A state path no run has used (a shell without the service's
+// $STATE_DIRECTORY, a typo) is said plainly: a blank picture or a silence
+// nobody reads would mislead on-call.
+func TestStateThatDoesNotExistIsSaid(t *testing.T) {
+	t.Parallel()
+	cfgPath, statePath := onCallConfig(t)
+	code, stdout, _ := run("status", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stdout, "State "+statePath+": the file does not exist: no run has used this path yet") {
+		t.Errorf("status: exit %d\n%s", code, stdout)
+	}
+	code, _, stderr := run("silence", "add", "courier-main", "--for", "1h", "--reason", "r", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stderr, "warning: the state file "+statePath+" does not exist yet") {
+		t.Errorf("silence add: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := run("silence", "add", "courier-main", "--for", "1h", "--reason", "r", "--config", cfgPath); code != exitOK || strings.Contains(stderr, "does not exist") {
+		t.Errorf("second silence add: exit %d, warns %q though the file exists now", code, stderr)
+	}
+}
