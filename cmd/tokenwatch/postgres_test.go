@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"fmt"
 	"os"
@@ -281,5 +282,44 @@ func TestCommandsWithPostgresDown(t *testing.T) {
 		if code != exitUndelivered || !strings.Contains(stderr, "connect") || strings.Contains(stderr, pw) || stdout != "" {
 			t.Errorf("%q: exit %d, want 3 saying it could not connect, without the password\nstdout: %s\nstderr: %s", args, code, stdout, stderr)
 		}
+	}
+}
+
+// doctor with state.postgres probes the database, not a file: a warn
+// before the first run, ok once run has created the schema; no state
+// file is created.
+func TestDoctorOnPostgres(t *testing.T) {
+	t.Parallel()
+	fileCfg, statePath := onCallConfig(t)
+	cfgPath := pgConfig(t, fileCfg, pgtest.DSN(t))
+	item := func() (string, string) {
+		t.Helper()
+		_, stdout, stderr := run("doctor", "--output", "json", "--config", cfgPath)
+		var out struct {
+			Items []struct{ Name, Result, Detail string } `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("doctor: %v\n%s%s", err, stdout, stderr)
+		}
+		for _, it := range out.Items {
+			if it.Name == "state" {
+				t.Errorf("doctor probed a state file: %+v", it)
+			}
+			if it.Name == "state postgresql" {
+				return it.Result, it.Detail
+			}
+		}
+		t.Fatalf("no state postgresql item: %s", stdout)
+		return "", ""
+	}
+	if r, d := item(); r != "warn" || !strings.Contains(d, "schema not created yet") {
+		t.Errorf("before any run: %s %q", r, d)
+	}
+	snapshot(t, cfgPath) // opening the store creates the schema, as run does
+	if r, d := item(); r != "ok" || !strings.Contains(d, "connected, schema") {
+		t.Errorf("after: %s %q", r, d)
+	}
+	if _, err := os.Lstat(statePath); !os.IsNotExist(err) {
+		t.Errorf("a state file appeared: %v", err)
 	}
 }

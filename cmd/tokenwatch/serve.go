@@ -15,6 +15,7 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/metrics"
 	"github.com/tokenwatch/tokenwatch/internal/serve"
+	"github.com/tokenwatch/tokenwatch/internal/store"
 )
 
 // stateWaitServe is how long a scheduled pass waits for the state lock:
@@ -42,6 +43,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	if *listen == "" {
 		*listen = cfg.Metrics.Listen
 	}
+	// One store for every configuration serve runs: a reload keeps it.
+	// The state file is locked only inside each read or write, so that
+	// `tokenwatch silence` and `status` work while serve runs.
+	st := jobStore(ctx, cfg, stateWaitServe, logger)
+	defer st.Close()
+	if f, ok := st.(*store.File); ok {
+		f.LockPerCall = true
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -66,7 +75,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 			return next, nil
 		},
 		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
-			j, err := buildJob(cfg, m, logger, false)
+			j, err := buildJob(cfg, st, m, logger, false)
 			if j != nil {
 				j.StateWait = stateWaitServe
 			}
