@@ -61,6 +61,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		Metrics: metrics.NewServe(nil),
 		Logger:  logger,
 		Reload:  hup,
+		Shared:  cfg.State.Postgres != nil,
 		Load: func() (*config.Config, error) {
 			if first {
 				first = false

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,11 +49,24 @@ type Server struct {
 	// the configuration is validated with, except that "@every D" fires at
 	// the multiples of D since the Unix epoch (see slots.go).
 	Schedules cron.ScheduleParser
+	// Shared is set when other replicas share the state (PostgreSQL):
+	// /metrics then shows every check as the state holds it, read at
+	// scrape time at most once per SharedEvery (see refresh).
+	Shared bool
 
 	configListen string // metrics.listen of the configuration loaded last
 	ready        atomic.Bool
 	runCtx       context.Context
+	current      atomic.Pointer[job.Job] // the job of the configuration that runs
+	sharedMu     sync.Mutex
+	sharedAt     time.Time // when /metrics last read the shared state
 }
+
+// SharedEvery is how long /metrics reuses the shared state it read: a
+// scrape every few seconds from several Prometheus servers costs one
+// snapshot, and a check's series are at most this much older than the
+// store.
+const SharedEvery = 5 * time.Second
 
 // Run serves until ctx is cancelled (SIGTERM, SIGINT), then stops gracefully.
 func (s *Server) Run(ctx context.Context) error {
@@ -67,6 +81,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.current.Store(j)
 	listener, err := net.Listen("tcp", s.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Listen, err)
@@ -92,7 +107,7 @@ func (s *Server) Run(ctx context.Context) error {
 				s.Logger.Error("first pass panicked; the schedules start anyway", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			}
 		}()
-		s.pass(j, nil)
+		s.firstPass(j)
 	}()
 	var sched *cron.Cron
 	select {
@@ -108,6 +123,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-s.Reload:
 			if next, nextJob := s.reload(sched, j); next != nil {
 				sched, j = next, nextJob
+				s.current.Store(j)
 			}
 		}
 	}
@@ -158,7 +174,11 @@ func (s *Server) grace() time.Duration {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelError)}))
+	metricsHandler := promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelError)})
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		s.refresh(r.Context())
+		metricsHandler.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -197,7 +217,7 @@ func (s *Server) schedule(j *job.Job) *cron.Cron {
 		entry := cron.NewChain(
 			cron.SkipIfStillRunning(skipCounter{s: s, checks: g.names}),
 			cron.Recover(cronLogger{s.Logger}),
-		).Then(cron.FuncJob(func() { s.pass(j, g.names) }))
+		).Then(cron.FuncJob(func() { s.pass(j, s.won(j, g.names, sched, time.Now())) }))
 		c.Schedule(sched, entry)
 	}
 	c.Start()
@@ -237,8 +257,78 @@ func parse(p cron.ScheduleParser, spec string) (sched cron.Schedule, err error) 
 	return p.Parse(spec)
 }
 
-// pass runs one pass of the given checks (nil: all).
+// firstPass runs every check whose current slot this replica wins: a
+// restart does not run again a slot another replica (or this one, before
+// it restarted) ran.
+func (s *Server) firstPass(j *job.Job) {
+	parser := s.Schedules
+	if parser == nil {
+		parser = slotParser{}
+	}
+	now := time.Now()
+	var won []string
+	for _, g := range groups(j.Config.Checks) {
+		sched, err := parse(parser, g.spec)
+		if err != nil {
+			won = append(won, g.names...) // not scheduled (see schedule): run once at least
+			continue
+		}
+		won = append(won, s.won(j, g.names, sched, now)...)
+	}
+	s.pass(j, won)
+}
+
+// won is those of names whose slot at now (see Slot) this replica won:
+// replicas that share the state run each check once per slot. A claim
+// that fails (PostgreSQL down) runs the check anyway: a check run twice
+// is better than one that on-call never hears about.
+func (s *Server) won(j *job.Job, names []string, sched cron.Schedule, now time.Time) []string {
+	slot := Slot(sched, now)
+	out := make([]string, 0, len(names))
+	for _, name := range names {
+		ok, err := j.ClaimSlot(s.runCtx, name, slot)
+		if err != nil {
+			s.Logger.Warn("cannot claim the check's slot; running it anyway", "check", name, "slot", slot, "error", err.Error())
+			ok = true
+		}
+		if ok {
+			out = append(out, name)
+		}
+	}
+	if len(out) < len(names) {
+		s.Logger.Debug("slot run by another replica", "checks", len(names)-len(out), "slot", slot)
+	}
+	return out
+}
+
+// refresh reads the shared state into the metrics (Shared), unless it
+// did within SharedEvery. A failed read leaves the series as they were:
+// this replica's passes still update its own.
+func (s *Server) refresh(ctx context.Context) {
+	j := s.current.Load()
+	if !s.Shared || j == nil {
+		return
+	}
+	s.sharedMu.Lock()
+	defer s.sharedMu.Unlock()
+	if time.Since(s.sharedAt) < SharedEvery {
+		return
+	}
+	rep, err := j.SharedReport(ctx)
+	if err != nil {
+		s.Logger.Warn("cannot read the shared state for /metrics; showing this replica's last passes", "error", err.Error())
+		return
+	}
+	s.sharedAt = time.Now()
+	s.Metrics.Shared(rep)
+}
+
+// pass runs one pass of the given checks; none is no pass at all (every
+// slot went to other replicas).
 func (s *Server) pass(j *job.Job, only []string) {
+	if len(only) == 0 {
+		return
+	}
 	rep := j.Run(s.runCtx, job.Options{Only: only})
 	if !rep.Delivered() {
 		s.Logger.Error("pass could not deliver everything; the next pass retries", "failures", rep.Failures)
