@@ -323,3 +323,46 @@ func TestDoctorOnPostgres(t *testing.T) {
 		t.Errorf("a state file appeared: %v", err)
 	}
 }
+
+// config.yaml.example's commented state.postgres, uncommented in place of
+// state.path, passes validate with its DSN file beside it.
+func TestExamplePostgresStateIsValid(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../config.yaml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	replaced := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case line == "  path: /var/lib/tokenwatch/state.json":
+			continue
+		case line == "  # postgres:" || strings.HasPrefix(line, "  #   dsn_file: "):
+			line, replaced = "  "+strings.TrimPrefix(line, "  # "), true
+		}
+		out = append(out, line)
+	}
+	if !replaced {
+		t.Fatal("config.yaml.example has no commented state.postgres")
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range map[string]string{"courier-token": "example-courier-token", "acme-secret": "example-acme-secret",
+		"postgres-dsn": "postgres://tokenwatch:example-pw@db.internal:5432/tokenwatch?sslmode=verify-full"} {
+		if err := os.WriteFile(filepath.Join(dir, "secrets", name), []byte(value+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(strings.Join(out, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X", "ACME_CLIENT_ID": "987"}
+	cfg, problems := config.Load(cfgPath, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if problems.HasErrors() || cfg.State.Postgres == nil || cfg.State.Path != "" {
+		t.Fatalf("the example with state.postgres: %v", problems)
+	}
+}
