@@ -242,6 +242,7 @@ func TestStateImportRefusals(t *testing.T) {
 		code int
 		says string
 	}{
+		{"help", []string{"state", "import", "--help"}, exitOK, "Exit status: 0 imported; 2 no --from"},
 		{"no subcommand", []string{"state"}, exitUsage, "say import"},
 		{"an unknown subcommand", []string{"state", "export"}, exitUsage, "say import"},
 		{"no --from", []string{"state", "import", "--config", closedCfg}, exitUsage, "--from is required"},

@@ -19,8 +19,12 @@ const stateUsage = `Usage:
 Copies the state file FILE (any format tokenwatch reads) into the
 PostgreSQL database of the configuration's state.postgres: records, active
 alerts and their threads, silences, undelivered messages and totals, so
-that no incident is announced again. It refuses when the database already
-holds state for a configured check. FILE is only read.
+that no incident is announced again. FILE is only read.
+
+Exit status: 0 imported; 2 no --from, the configuration's state is not
+PostgreSQL, or the database already holds state for a configured check;
+3 FILE is corrupt, newer or unreadable, or the database cannot be used.
+Nothing is imported unless the exit status is 0.
 `
 
 // cmdState runs the state subcommands; import is the only one.
