@@ -18,8 +18,10 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/store"
 )
 
-// stateWaitServe is how long a scheduled pass waits for the state lock:
-// longer than run's, since passes of different checks take turns with it.
+// stateWaitServe is how long a scheduled pass waits for the state's lock
+// (each read or write of the file; PostgreSQL's decisions): longer than
+// run's, since passes of different checks, `tokenwatch silence` and other
+// replicas take turns with it.
 const stateWaitServe = 60 * time.Second
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
@@ -73,6 +75,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 			}
 			scrub.Add(job.Secrets(next)...)
 			logWarnings(logger, problems)
+			if !sameState(cfg.State, next.State) {
+				logger.Warn("state changed in the configuration: restart tokenwatch to move to it; the state opened at start is kept")
+			}
 			return next, nil
 		},
 		Build: func(cfg *config.Config, m *metrics.Metrics) (*job.Job, error) {
@@ -92,4 +97,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitServeFailed
 	}
 	return exitOK
+}
+
+// sameState reports whether two configurations name the same state: one
+// serve keeps the store it opened at start across reloads.
+func sameState(a, b config.State) bool {
+	if (a.Postgres == nil) != (b.Postgres == nil) {
+		return false
+	}
+	if a.Postgres != nil {
+		return a.Postgres.DSN.Reveal() == b.Postgres.DSN.Reveal()
+	}
+	return a.Path == b.Path
 }

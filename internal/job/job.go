@@ -182,8 +182,10 @@ const DefaultGrace = 5 * time.Second
 // The order is chosen for on-call: a message is sent even when the state
 // cannot be saved (a repeat on the next run is acceptable, silence is not),
 // and a crash repeats at most the message that was in flight. Passes may
-// run at once (serve): they share one limit of checks in flight, decide
-// one at a time in memory, and deliver each notifier's messages in order.
+// run at once (serve), in this process and in others sharing the store:
+// they share one limit of checks in flight, decide one at a time (the
+// store serializes decisions), and deliver each check's messages in order
+// (claimed under a lease, see deliver).
 func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	rep := &Report{Started: j.now(), DryRun: opts.DryRun, Tracks: map[string]alert.Track{}, Pending: -1}
 	wall := time.Now() // the duration is real time, whatever clock the job is given

@@ -1,10 +1,12 @@
 // Package serve is tokenwatch as a daemon: the checks on their cron
 // schedules (robfig/cron, in UTC, "@every D" at the multiples of D since
 // the Unix epoch, see slots.go; one pass per schedule's time, every pass
-// within one limit of checks in flight), the state held in memory and saved
-// as it changes, /metrics, /healthz and /readyz, a reload on SIGHUP that
-// keeps the old configuration when the new one is bad, and a graceful stop
-// that lets in-flight checks finish and saves the state.
+// within one limit of checks in flight), one session of the state kept
+// between passes (the file in memory, locked only inside each read or
+// write; or PostgreSQL, shared with other replicas, each check's slot
+// run by one of them), /metrics, /healthz and /readyz, a reload on SIGHUP
+// that keeps the old configuration when the new one is bad, and a
+// graceful stop that lets in-flight checks finish and saves the state.
 package serve
 
 import (
@@ -352,7 +354,7 @@ func (s *Server) reload(old *cron.Cron, oldJob *job.Job) (*cron.Cron, *job.Job) 
 	if old != nil {
 		<-old.Stop().Done() // in-flight checks of the old configuration finish first
 	}
-	// The new job reads the state the old one saved, and takes its lock.
+	// The new job opens its own session of the state the old one saved.
 	if err := oldJob.Close(); err != nil {
 		s.Logger.Error("state not released cleanly", "error", err.Error())
 	}
