@@ -367,3 +367,54 @@ func TestExamplePostgresStateIsValid(t *testing.T) {
 		t.Fatalf("the example with state.postgres: %v", problems)
 	}
 }
+
+// While a decision holds PostgreSQL's locks, silence add waits --wait and
+// exits 3 saying so, changing nothing; status and silence list, which read
+// a snapshot, answer at once.
+func TestSilenceWhilePostgresDecides(t *testing.T) {
+	t.Parallel()
+	fileCfg, _ := onCallConfig(t)
+	cfgPath := pgConfig(t, fileCfg, pgtest.DSN(t))
+	cfg, _ := config.Load(cfgPath, config.OSEnv)
+	s, err := openStore(context.Background(), cfg, time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sess, err := s.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deciding, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- sess.Decide(context.Background(), store.Scope{All: true}, func(*state.File) error {
+			close(deciding)
+			<-release
+			return nil
+		})
+	}()
+	<-deciding
+	start := time.Now()
+	code, _, stderr := run("silence", "add", "courier-main", "--for", "1h", "--reason", "r", "--wait", "0s", "--config", cfgPath)
+	if code != exitUndelivered || !strings.Contains(stderr, "holds the state lock") || !strings.Contains(stderr, "nothing was changed") {
+		t.Errorf("silence add under a decision: exit %d, want 3\n%s", code, stderr)
+	}
+	if took := time.Since(start); took > 3*time.Second { // far above the try, below the default 5s
+		t.Errorf("--wait 0s waited %s", took)
+	}
+	for _, args := range [][]string{{"status"}, {"silence", "list"}} {
+		if code, _, stderr := run(append(args, "--config", cfgPath)...); code != exitOK {
+			t.Errorf("%q under a decision: exit %d\n%s", args, code, stderr)
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if f := snapshot(t, cfgPath); len(f.Silences) != 0 {
+		t.Errorf("a refused add left silences: %+v", f.Silences)
+	}
+	if code, _, stderr := run("silence", "add", "courier-main", "--for", "1h", "--reason", "r", "--wait", "0s", "--config", cfgPath); code != exitOK {
+		t.Errorf("add once the decision is over: exit %d\n%s", code, stderr)
+	}
+}

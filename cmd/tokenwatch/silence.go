@@ -218,15 +218,14 @@ func changeState(ctx context.Context, cfg *config.Config, wait time.Duration, wh
 		fmt.Fprintf(stderr, "tokenwatch %s: %s\n", what, notify.Printable(scrub.Scrub(refused.Error())))
 		return code
 	case err != nil:
-		fail(stderr, scrub, "%s: %v", what, err)
+		fail(stderr, scrub, "%s: %v; nothing was changed", what, lockHint(err))
 		return exitUndelivered
 	}
 	return exitOK
 }
 
 // openSession opens the configured store and a session on it; closeAll
-// ends both. A run holding the state longer than wait is ErrLocked, said
-// so that on-call knows what to look for.
+// ends both.
 func openSession(ctx context.Context, cfg *config.Config, wait time.Duration) (store.Session, func(), error) {
 	s, err := openStore(ctx, cfg, wait, time.Now)
 	if err != nil {
@@ -238,12 +237,18 @@ func openSession(ctx context.Context, cfg *config.Config, wait time.Duration) (s
 			sess.Close()
 		}
 		s.Close()
-		if errors.Is(err, store.ErrLocked) {
-			err = fmt.Errorf("%w; a run or a serve pass may be stuck", err)
-		}
-		return nil, nil, err
+		return nil, nil, lockHint(err)
 	}
 	return sess, func() { sess.Close(); s.Close() }, nil
+}
+
+// lockHint adds to a lock held longer than --wait (the file's, when the
+// session opens; PostgreSQL's, when it writes) what on-call should look for.
+func lockHint(err error) error {
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w; a run or a serve pass may be stuck", err)
+	}
+	return err
 }
 
 // silenceList prints the active silences.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/state"
@@ -26,6 +27,10 @@ PostgreSQL, or the database already holds state for a configured check;
 3 FILE is corrupt, newer or unreadable, or the database cannot be used.
 Nothing is imported unless the exit status is 0.
 `
+
+// importWait is how long an import waits for a run that is deciding: it
+// copies everything in one transaction, under the decisions' lock.
+const importWait = 30 * time.Second
 
 // cmdState runs the state subcommands; import is the only one.
 func cmdState(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -71,7 +76,7 @@ func cmdState(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fail(stderr, scrub, "state import: %v; nothing was imported", err)
 		return exitUndelivered
 	}
-	s, err := openStore(ctx, cfg, 0, nil)
+	s, err := openStore(ctx, cfg, importWait, nil)
 	if err != nil {
 		fail(stderr, scrub, "state import: %v; nothing was imported", err)
 		return exitUndelivered
