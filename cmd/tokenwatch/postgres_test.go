@@ -21,7 +21,7 @@ import (
 
 // pgConfig is the configuration at cfgPath with its state moved to the
 // PostgreSQL database of dsn.
-func pgConfig(t *testing.T, cfgPath, dsn string) string {
+func pgConfig(t testing.TB, cfgPath, dsn string) string {
 	t.Helper()
 	data, err := os.ReadFile(cfgPath)
 	if err != nil {
