@@ -79,10 +79,13 @@ func (j *Job) decideIn(st *state.File, rep *Report, sess *session) {
 		j.adopt(st, sess.corrupt)
 	}
 	j.evaluate(st, rep)
-	active := j.active(st, rep.Results, rep.Mutes)
+	var active []notify.Active
 	waiting := map[string]int{}
 	for _, n := range j.Notifiers {
 		waiting[n.Name()] = len(st.Outbox(n.Name()))
+		if _, syncs := n.(notify.Syncer); syncs && active == nil {
+			active = j.active(st, rep.Results, rep.Mutes) // for sync; nobody else reads them
+		}
 	}
 	sess.see(st)
 	sess.mu.Lock()

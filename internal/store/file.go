@@ -66,6 +66,9 @@ func (s *File) Open(ctx context.Context) (Session, error) {
 	}
 	sess := newFileSession(f, s.now)
 	sess.info = Info{Corruption: corrupt, MigratedFrom: st.MigratedFrom, Backup: st.Backup}
+	// Until its first save, a file that was migrated, moved aside or not
+	// read is not what the session holds.
+	sess.dirty = err != nil || st.MigratedFrom != 0 || corrupt != nil
 	if !s.LockPerCall {
 		sess.store = st
 		return sess, err
@@ -150,6 +153,9 @@ type fileSession struct {
 	// file must not be replaced (it could not be read).
 	seen   os.FileInfo
 	broken error
+	// dirty is set while the session holds what its file does not (a save
+	// failed, or the file could not be read as it is).
+	dirty bool
 	// f holds the records and file-level fields; its Outboxes are rebuilt
 	// from boxes whenever a decision or a save needs them.
 	f      *state.File
@@ -190,21 +196,41 @@ func (s *fileSession) Decide(ctx context.Context, scope Scope, fn func(*state.Fi
 			before[notifier] = append(before[notifier], k)
 		}
 	}
-	saved, err := encodeFile(s.f)
-	if err != nil {
-		return err
+	// Undoing a failed decision reads the file again when it holds what
+	// the session does; only a session ahead of its file (in memory, or
+	// after a failed save) keeps a copy first: at 10,000 checks, the copy
+	// cost a pass a quarter of its memory.
+	var saved []byte
+	if s.store == nil || s.dirty {
+		if saved, err = encodeFile(s.f); err != nil {
+			return err
+		}
 	}
 	s.f.Outboxes = s.outboxes()
 	if err := fn(s.f); err != nil {
-		if restored, rerr := decodeFile(saved); rerr == nil {
-			s.f = restored
-		}
+		s.undo(saved)
 		return err
 	}
 	if err := s.rebox(before); err != nil {
 		return err
 	}
 	return s.save()
+}
+
+// undo puts the state back as it was before a failed decision: from
+// saved, or else from the file, which holds it (see Decide). The
+// outboxes live in boxes, which a decision does not touch until it
+// succeeds.
+func (s *fileSession) undo(saved []byte) {
+	if saved != nil {
+		if restored, err := decodeFile(saved); err == nil {
+			s.f = restored
+		}
+		return
+	}
+	if f, _, err := s.store.Load(s.now()); err == nil {
+		s.f = f
+	}
 }
 
 // rebox takes the outboxes a decision left in s.f back into boxes,
@@ -361,11 +387,14 @@ func (s *fileSession) save() error {
 		return nil
 	}
 	if s.broken != nil {
+		s.dirty = true
 		return fmt.Errorf("%w: %w", ErrUnsaved, s.broken)
 	}
 	if err := s.store.Save(s.f); err != nil {
+		s.dirty = true
 		return fmt.Errorf("%w: %w", ErrUnsaved, err)
 	}
+	s.dirty = false
 	if s.file != nil {
 		s.seen = stat(s.file.Path)
 	}
@@ -412,10 +441,10 @@ func (s *fileSession) reload(st *state.Store) error {
 	case err != nil:
 		// Not a state this process can read: the session goes on in
 		// memory, and its saves fail rather than replace it.
-		s.broken = err
+		s.broken, s.dirty = err, true
 		return nil
 	case corrupt != nil:
-		s.broken, s.seen = nil, nil
+		s.broken, s.seen, s.dirty = nil, nil, true
 		return nil
 	}
 	s.broken = nil
