@@ -2,13 +2,16 @@ package job
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tokenwatch/tokenwatch/internal/state"
 	"github.com/tokenwatch/tokenwatch/internal/store"
 	"github.com/tokenwatch/tokenwatch/internal/store/postgres"
 	"github.com/tokenwatch/tokenwatch/internal/testkit"
@@ -190,4 +193,43 @@ func database(t *testing.T, dsn string) string {
 	}
 	t.Fatalf("no dbname in %q", dsn)
 	return ""
+}
+
+// lostCommit is a store whose decisions are made but never written, as
+// when the connection drops at the commit.
+type lostCommit struct{ store.Store }
+
+func (l lostCommit) Open(ctx context.Context) (store.Session, error) {
+	s, err := l.Store.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return lostCommitSession{s}, nil
+}
+
+type lostCommitSession struct{ store.Session }
+
+func (lostCommitSession) Decide(_ context.Context, _ store.Scope, fn func(*state.File) error) error {
+	if err := fn(state.New()); err != nil {
+		return err
+	}
+	return errors.New("commit: connection reset by peer")
+}
+
+// A decision whose write fails after it was made is still delivered (from
+// memory), and the run says nothing was recorded.
+func TestDecisionNotWrittenIsStillDelivered(t *testing.T) {
+	api := newCourierAPI(t) // 401
+	clk := testkit.NewClock()
+	n := &probeNotifier{}
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	j := testJob(t, courierConfig(api.URL, statePath, ""), n, clk)
+	j.Store = lostCommit{&store.File{Path: statePath, Now: clk.Now}}
+	rep := j.Run(context.Background(), Options{})
+	if !slices.Equal(n.sent, []string{"alert:courier-main"}) {
+		t.Errorf("sent %v: the decided alert must go out", n.sent)
+	}
+	if failures := strings.Join(rep.Failures, "\n"); rep.Delivered() || !strings.Contains(failures, "nothing was recorded") {
+		t.Errorf("failures %v: want the state reported unrecorded (exit 3)", rep.Failures)
+	}
 }
