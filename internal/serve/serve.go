@@ -286,14 +286,31 @@ func (s *Server) firstPass(j *job.Job) {
 // is better than one that on-call never hears about.
 func (s *Server) won(j *job.Job, names []string, sched cron.Schedule, now time.Time) []string {
 	slot := Slot(sched, now)
+	won := make([]bool, len(names))
+	// A claim is a round trip: a few at once (as many as the store has
+	// connections by default), or 10,000 checks wait seconds for theirs.
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(claimsInFlight, len(names)) {
+		wg.Go(func() {
+			for i := range next {
+				ok, err := j.ClaimSlot(s.runCtx, names[i], slot)
+				if err != nil {
+					s.Logger.Warn("cannot claim the check's slot; running it anyway", "check", names[i], "slot", slot, "error", err.Error())
+					ok = true
+				}
+				won[i] = ok
+			}
+		})
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	out := make([]string, 0, len(names))
-	for _, name := range names {
-		ok, err := j.ClaimSlot(s.runCtx, name, slot)
-		if err != nil {
-			s.Logger.Warn("cannot claim the check's slot; running it anyway", "check", name, "slot", slot, "error", err.Error())
-			ok = true
-		}
-		if ok {
+	for i, name := range names {
+		if won[i] {
 			out = append(out, name)
 		}
 	}
@@ -302,6 +319,9 @@ func (s *Server) won(j *job.Job, names []string, sched cron.Schedule, now time.T
 	}
 	return out
 }
+
+// claimsInFlight is how many slot claims a replica makes at once.
+const claimsInFlight = 4
 
 // refresh reads the shared state into the metrics (Shared), unless it
 // did within SharedEvery. A failed read leaves the series as they were:
