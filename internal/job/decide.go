@@ -107,7 +107,9 @@ func (j *Job) scope(rep *Report, sess *session) store.Scope {
 	return store.Scope{Checks: names}
 }
 
-// release ends a pass's session, unless it is the one kept between passes.
+// release ends a pass's session after a decision that failed. The
+// session kept between passes, if it was that one, is kept no more: the
+// next pass opens the store afresh.
 func (j *Job) release(s *session) {
 	j.mu.Lock()
 	if j.kept == s.store {

@@ -37,7 +37,6 @@ type session struct {
 	totals    []Total
 	notifiers map[string]bool
 	errors    []NotifierError
-	lastOK    time.Time
 }
 
 // noteSaveErr remembers the first write that failed; it is reported once,
@@ -64,7 +63,6 @@ func (s *session) see(st *state.File) {
 		s.notifiers[name] = h.Up
 	}
 	s.errors = append([]NotifierError(nil), st.Errors...)
-	s.lastOK = st.LastSuccess
 }
 
 // store is where the job keeps its state: Store, or the state file of the
