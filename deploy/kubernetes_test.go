@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -26,6 +27,7 @@ type objects struct {
 	pvcs        []corev1.PersistentVolumeClaim
 	namespaces  []corev1.Namespace
 	monitors    []monitoringv1.ServiceMonitor
+	pdbs        []policyv1.PodDisruptionBudget
 }
 
 // decodeStrict decodes one manifest into its Kubernetes API type; an
@@ -77,6 +79,10 @@ func decodeStrict(t *testing.T, where string, doc []byte, into *objects) {
 		var o monitoringv1.ServiceMonitor
 		strict(&o)
 		into.monitors = append(into.monitors, o)
+	case "policy/v1/PodDisruptionBudget":
+		var o policyv1.PodDisruptionBudget
+		strict(&o)
+		into.pdbs = append(into.pdbs, o)
 	case "kustomize.config.k8s.io/v1beta1/Kustomization":
 	default:
 		t.Errorf("%s: no API type known for %s %s", where, head.APIVersion, head.Kind)
@@ -122,8 +128,9 @@ func TestEveryManifestFileDecodesStrictly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all.cronJobs) != 1 || len(all.deployments) != 1 || len(all.monitors) != 1 {
-		t.Errorf("found %d CronJobs, %d Deployments, %d ServiceMonitors", len(all.cronJobs), len(all.deployments), len(all.monitors))
+	// One of each per variant: the state file, and PostgreSQL.
+	if len(all.cronJobs) != 2 || len(all.deployments) != 2 || len(all.monitors) != 2 || len(all.pdbs) != 1 {
+		t.Errorf("found %d CronJobs, %d Deployments, %d ServiceMonitors, %d PodDisruptionBudgets", len(all.cronJobs), len(all.deployments), len(all.monitors), len(all.pdbs))
 	}
 }
 
@@ -242,10 +249,16 @@ func checkPod(t *testing.T, what string, pod corev1.PodSpec) {
 	}
 }
 
-// The configuration in the ConfigMap passes `tokenwatch validate` with the
-// example Secret's files in place, with no warning at all.
+// The configuration in the ConfigMap of every variant passes `tokenwatch
+// validate` with the example Secret's files in place, with no warning at
+// all.
 func TestConfigMapPassesValidate(t *testing.T) {
-	objs := build(t, "kubernetes")
+	for _, variant := range []string{"kubernetes", "kubernetes/postgres", "kubernetes/postgres/serve"} {
+		t.Run(variant, func(t *testing.T) { configMapPassesValidate(t, build(t, variant)) })
+	}
+}
+
+func configMapPassesValidate(t *testing.T, objs objects) {
 	dir := t.TempDir()
 	secrets := filepath.Join(dir, "secrets")
 	if err := os.Mkdir(secrets, 0o700); err != nil {
@@ -271,5 +284,102 @@ func validate(t *testing.T, config string, env ...string) {
 	}
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "valid, 2 checks (0 warnings)") {
 		t.Errorf("validate printed more than the all-clear:\n%s", out)
+	}
+}
+
+// The CronJob against PostgreSQL is the file CronJob without a volume:
+// nothing claims one, and the configuration names the DSN's file in the
+// mounted Secret.
+func TestPostgresCronJob(t *testing.T) {
+	objs := build(t, "kubernetes/postgres")
+	if len(objs.cronJobs) != 1 || len(objs.configMaps) != 1 || len(objs.secrets) != 1 || len(objs.pvcs) != 0 || len(objs.deployments) != 0 {
+		t.Fatalf("renders %d CronJobs, %d ConfigMaps, %d Secrets, %d PVCs, %d Deployments", len(objs.cronJobs), len(objs.configMaps), len(objs.secrets), len(objs.pvcs), len(objs.deployments))
+	}
+	cj := objs.cronJobs[0]
+	job := cj.Spec.JobTemplate.Spec
+	if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent || job.BackoffLimit == nil || *job.BackoffLimit != 0 || cj.Namespace != "tokenwatch" {
+		t.Errorf("the CronJob's policy differs from the file variant's: %+v", cj.Spec)
+	}
+	pod := job.Template.Spec
+	checkPod(t, "CronJob", pod)
+	checkPostgresState(t, objs, pod)
+}
+
+// Two serve replicas against PostgreSQL: a rolling update that never
+// leaves fewer than two ready, a PodDisruptionBudget that keeps one
+// through a drain, the ServiceMonitor, and no volume.
+func TestPostgresServeReplicas(t *testing.T) {
+	objs := build(t, "kubernetes/postgres/serve")
+	if len(objs.deployments) != 1 || len(objs.pdbs) != 1 || len(objs.services) != 1 || len(objs.monitors) != 1 || len(objs.pvcs) != 0 || len(objs.cronJobs) != 0 {
+		t.Fatalf("renders %d Deployments, %d PodDisruptionBudgets, %d Services, %d ServiceMonitors, %d PVCs, %d CronJobs",
+			len(objs.deployments), len(objs.pdbs), len(objs.services), len(objs.monitors), len(objs.pvcs), len(objs.cronJobs))
+	}
+	d := objs.deployments[0]
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+		t.Errorf("replicas %v, want 2", d.Spec.Replicas)
+	}
+	s := d.Spec.Strategy
+	if s.Type != appsv1.RollingUpdateDeploymentStrategyType || s.RollingUpdate == nil || s.RollingUpdate.MaxUnavailable == nil || s.RollingUpdate.MaxUnavailable.IntValue() != 0 ||
+		s.RollingUpdate.MaxSurge == nil || s.RollingUpdate.MaxSurge.IntValue() != 1 {
+		t.Errorf("strategy %+v, want RollingUpdate with maxSurge 1 and maxUnavailable 0", s)
+	}
+	pod := d.Spec.Template.Spec
+	checkPod(t, "Deployment", pod)
+	checkPostgresState(t, objs, pod)
+	c := pod.Containers[0]
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
+		t.Errorf("probes must use /readyz and /healthz")
+	}
+	pdb := objs.pdbs[0]
+	if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() != 1 || pdb.Spec.MaxUnavailable != nil {
+		t.Errorf("PodDisruptionBudget %+v, want minAvailable 1", pdb.Spec)
+	}
+	podLabels := d.Spec.Template.Labels
+	selects := func(what string, sel map[string]string) {
+		if len(sel) == 0 {
+			t.Errorf("%s selects nothing", what)
+		}
+		for k, v := range sel {
+			if podLabels[k] != v {
+				t.Errorf("%s's selector %s=%s does not match the pods", what, k, v)
+			}
+		}
+	}
+	selects("the PodDisruptionBudget", pdb.Spec.Selector.MatchLabels)
+	selects("the Service", objs.services[0].Spec.Selector)
+	for _, tsc := range pod.TopologySpreadConstraints {
+		selects("the topology spread", tsc.LabelSelector.MatchLabels)
+	}
+	svc, sm := objs.services[0], objs.monitors[0]
+	for k, v := range sm.Spec.Selector.MatchLabels {
+		if svc.Labels[k] != v {
+			t.Errorf("the ServiceMonitor's selector %s=%s does not match the Service", k, v)
+		}
+	}
+	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != svc.Spec.Ports[0].Name {
+		t.Errorf("the ServiceMonitor does not scrape the Service's metrics port")
+	}
+}
+
+// checkPostgresState holds a PostgreSQL variant to its promise: the pod
+// mounts no volume but the configuration and the Secret, the
+// configuration keeps the state in PostgreSQL with the DSN from a file of
+// the mounted Secret, and the example Secret has that file.
+func checkPostgresState(t *testing.T, objs objects, pod corev1.PodSpec) {
+	t.Helper()
+	for _, v := range pod.Volumes {
+		if v.Secret == nil && v.ConfigMap == nil {
+			t.Errorf("volume %s: the PostgreSQL variants keep nothing on a volume", v.Name)
+		}
+	}
+	cfg := objs.configMaps[0].Data["config.yaml"]
+	if !strings.Contains(cfg, "postgres:\n    dsn_file: ${TOKENWATCH_SECRETS}/postgres-dsn") || strings.Contains(cfg, "path:") {
+		t.Errorf("the configuration does not keep the state in PostgreSQL through dsn_file:\n%s", cfg)
+	}
+	if dsn := objs.secrets[0].StringData["postgres-dsn"]; !strings.HasPrefix(dsn, "postgres://") || !strings.Contains(dsn, "sslmode=") {
+		t.Errorf("the example Secret's postgres-dsn %q: want a URL that says its sslmode", dsn)
+	}
+	if _, ok := objs.secrets[0].StringData["courier-token"]; !ok {
+		t.Error("the PostgreSQL variants' Secret lost the base's files")
 	}
 }

@@ -135,8 +135,10 @@ func loadStateConfig(path string, stderr io.Writer) (*config.Config, config.Prob
 		return cfg, problems
 	}
 	bare, bareProblems := config.Load(path, config.OSEnv, config.WithoutSecrets())
-	if bareProblems.HasErrors() {
-		return loadConfig(path, stderr) // a mistake beyond the secrets: say all of it
+	if bareProblems.HasErrors() || bare.State.Postgres != nil {
+		// A mistake beyond the secrets, or a state whose address is itself
+		// a secret (the DSN): say all of it.
+		return loadConfig(path, stderr)
 	}
 	for _, p := range problems {
 		if !p.Warning {

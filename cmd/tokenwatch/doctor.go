@@ -12,7 +12,7 @@ import (
 )
 
 // cmdDoctor tests tokenwatch's own plumbing (Slack, the Pushgateway, the
-// heartbeat's host, the state, the textfile directory, each endpoint's DNS
+// heartbeat's host, the state file or database, the textfile directory, each endpoint's DNS
 // and TLS) without sending a message, and exits 3 when a part is broken.
 func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)

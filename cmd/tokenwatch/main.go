@@ -35,6 +35,7 @@ Usage:
   tokenwatch silence add CHECK[,CHECK...] --for DURATION --reason TEXT [--by NAME] [--wait 30s] [--config F]
   tokenwatch silence list [--config F] [--output text|json]
   tokenwatch silence remove ID [--wait 30s] [--config F]
+  tokenwatch state import --from FILE [--config F]
   tokenwatch conformance [--config F] [--output text|json|junit] CHECK...
   tokenwatch demo
   tokenwatch version
@@ -80,9 +81,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case "doctor":
 		return cmdDoctor(ctx, rest, stdout, stderr)
 	case "status":
-		return cmdStatus(rest, stdout, stderr)
+		return cmdStatus(ctx, rest, stdout, stderr)
 	case "silence":
-		return cmdSilence(rest, stdout, stderr)
+		return cmdSilence(ctx, rest, stdout, stderr)
+	case "state":
+		return cmdState(ctx, rest, stdout, stderr)
 	case "conformance":
 		return cmdConformance(ctx, rest, stdout, stderr)
 	case "version", "--version":

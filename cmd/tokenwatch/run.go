@@ -21,6 +21,10 @@ import (
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
+// stateWaitRun is how long a run waits for another run's hold on the
+// state (the file's lock, PostgreSQL's decision lock) before it exits 3.
+const stateWaitRun = 5 * time.Second
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var common commonFlags
@@ -51,7 +55,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	logWarnings(logger, problems)
-	j, err := buildJob(cfg, metrics.New(cfg.Checks), logger, true)
+	st := jobStore(ctx, cfg, stateWaitRun, logger)
+	defer st.Close()
+	j, err := buildJob(cfg, st, metrics.New(cfg.Checks), logger, true)
 	if err != nil {
 		fail(stderr, scrub, "%v", err)
 		return exitUsage

@@ -13,16 +13,18 @@ import (
 
 	"github.com/tokenwatch/tokenwatch/internal/promtest"
 	"github.com/tokenwatch/tokenwatch/internal/testkit"
+	"github.com/tokenwatch/tokenwatch/internal/testkit/pgtest"
 )
 
 // TestMain lets the serve tests run this test binary as the real
-// tokenwatch process, so that signals reach it as they would in production.
+// tokenwatch process, so that signals reach it as they would in
+// production; the tests themselves get a PostgreSQL server (pgtest).
 func TestMain(m *testing.M) {
 	if os.Getenv("TOKENWATCH_TEST_AS_MAIN") == "1" {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 type daemon struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
 	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/internal/store"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
@@ -45,10 +47,11 @@ var silenceOnly = map[string][]string{
 	"remove": {"wait"},
 }
 
-// cmdSilence adds, lists and removes silences: kept in the state file, so
-// that a CronJob's next run finds them, and the checks they name are still
-// checked but send no alert or reminder until they end.
-func cmdSilence(args []string, stdout, stderr io.Writer) int {
+// cmdSilence adds, lists and removes silences: kept in the state (the file
+// or PostgreSQL), so that a CronJob's next run and every serve replica
+// find them, and the checks they name are still checked but send no alert
+// or reminder until they end.
+func cmdSilence(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("silence", flag.ContinueOnError)
 	var f silenceFlags
 	f.common.register(fs)
@@ -87,11 +90,11 @@ func cmdSilence(args []string, stdout, stderr io.Writer) int {
 	logWarnings(logger, problems)
 	switch sub {
 	case "add":
-		return silenceAdd(cfg, f, rest, stdout, stderr, scrub)
+		return silenceAdd(ctx, cfg, f, rest, stdout, stderr, scrub)
 	case "list":
-		return silenceList(cfg, f.out, rest, stdout, stderr, scrub)
+		return silenceList(ctx, cfg, f.out, rest, stdout, stderr, scrub)
 	}
-	return silenceRemove(cfg, f.wait, rest, stdout, stderr, scrub)
+	return silenceRemove(ctx, cfg, f.wait, rest, stdout, stderr, scrub)
 }
 
 // flagsApply refuses a flag set on the command line that sub does not take:
@@ -113,7 +116,7 @@ func flagsApply(fs *flag.FlagSet, sub string) error {
 // silenceAdd checks what it is asked before it takes the lock, so a typo
 // costs no wait: every check configured, a duration from a minute's
 // fraction to 30 days, a reason.
-func silenceAdd(cfg *config.Config, f silenceFlags, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
+func silenceAdd(ctx context.Context, cfg *config.Config, f silenceFlags, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
 	names := splitList(strings.Join(args, ","))
 	if len(names) == 0 {
 		fmt.Fprint(stderr, "tokenwatch silence add: name the checks to silence: tokenwatch silence add CHECK[,CHECK...] --for 2h --reason TEXT\n")
@@ -137,7 +140,7 @@ func silenceAdd(cfg *config.Config, f silenceFlags, args []string, stdout, stder
 		by = currentUser()
 	}
 	var added state.Silence
-	code := changeState(cfg.State.Path, f.wait, "silence add", stderr, scrub, func(st *state.File, now time.Time) (int, error) {
+	code := changeState(ctx, cfg, f.wait, "silence add", stderr, scrub, func(st *state.File, now time.Time) (int, error) {
 		st.PruneSilences(now)
 		// A secret pasted into the reason is not kept: the state holds none.
 		s, err := st.AddSilence(names, now.Add(d), scrub.Scrub(f.reason), scrub.Scrub(by), now)
@@ -160,13 +163,13 @@ func silenceAdd(cfg *config.Config, f silenceFlags, args []string, stdout, stder
 }
 
 // silenceRemove ends one silence early.
-func silenceRemove(cfg *config.Config, wait time.Duration, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
+func silenceRemove(ctx context.Context, cfg *config.Config, wait time.Duration, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
 	if len(args) != 1 {
 		fmt.Fprint(stderr, "tokenwatch silence remove: name one silence by its id (tokenwatch silence list shows them)\n")
 		return exitUsage
 	}
 	id := args[0]
-	code := changeState(cfg.State.Path, wait, "silence remove", stderr, scrub, func(st *state.File, now time.Time) (int, error) {
+	code := changeState(ctx, cfg, wait, "silence remove", stderr, scrub, func(st *state.File, now time.Time) (int, error) {
 		st.PruneSilences(now) // one that has ended is no longer there to remove
 		if !st.RemoveSilence(id) {
 			return exitUsage, fmt.Errorf("no active silence has id %q (tokenwatch silence list shows them)", notify.Printable(id))
@@ -179,52 +182,80 @@ func silenceRemove(cfg *config.Config, wait time.Duration, args []string, stdout
 	return code
 }
 
-// changeState locks the state, reads it, lets change modify it, and saves
-// it. A state it cannot read (corrupt, newer, not a file) is left exactly
-// as it is, with exit 3: adding a silence must never reset the state and
-// with it every alert on-call was told about. change returns the exit
-// code for its own refusal, with the error to print.
-func changeState(path string, wait time.Duration, what string, stderr io.Writer, scrub *secret.Scrubber, change func(*state.File, time.Time) (int, error)) int {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(stderr, "warning: the state file %s does not exist yet: no run has used this path; check that the runs' state.path is the same (under systemd: $STATE_DIRECTORY), or they will never see this\n", notify.Printable(path))
-	}
-	store, err := state.Open(path, wait)
-	if err != nil {
-		if errors.Is(err, state.ErrLocked) {
-			err = fmt.Errorf("%w; a run may be stuck, or `tokenwatch serve` is running (it holds the state while it runs)", err)
+// changeState changes the file-level fields of the state (its silences)
+// in one session's Update: under the file's lock, waiting up to wait for
+// a run that holds it, or in one short PostgreSQL transaction. A state it
+// cannot read (corrupt, newer, not a file, a database it cannot reach) is
+// left exactly as it is, with exit 3: adding a silence must never reset
+// the state and with it every alert on-call was told about. change
+// returns the exit code for its own refusal, with the error to print.
+func changeState(ctx context.Context, cfg *config.Config, wait time.Duration, what string, stderr io.Writer, scrub *secret.Scrubber, change func(*state.File, time.Time) (int, error)) int {
+	// Peeked first: opening the file store would move a corrupt file aside.
+	if cfg.State.Postgres == nil {
+		if _, err := os.Stat(cfg.State.Path); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "warning: the state file %s does not exist yet: no run has used this path; check that the runs' state.path is the same (under systemd: $STATE_DIRECTORY), or they will never see this\n", notify.Printable(cfg.State.Path))
 		}
-		fail(stderr, scrub, "%s: %v", what, err)
-		return exitUndelivered
+		if _, err := peekState(cfg.State.Path); err != nil {
+			fail(stderr, scrub, "%s: %v; nothing was changed", what, err)
+			return exitUndelivered
+		}
 	}
-	defer store.Close()
-	// Peeked first, under the lock: Load would move a corrupt file aside.
-	if _, err := peekState(path); err != nil {
+	sess, closeAll, err := openSession(ctx, cfg, wait)
+	if err != nil {
 		fail(stderr, scrub, "%s: %v; nothing was changed", what, err)
 		return exitUndelivered
 	}
-	now := time.Now()
-	st, corrupt, err := store.Load(now)
+	defer closeAll()
+	if c := sess.Info().Corruption; c != nil { // changed by something that is not tokenwatch since the peek
+		fail(stderr, scrub, "%s: state file %s became corrupt (%s): it was moved aside; nothing was changed", what, cfg.State.Path, c.Reason)
+		return exitUndelivered
+	}
+	var refused error
+	code := exitOK
+	err = sess.Update(ctx, func(st *state.File) error {
+		code, refused = change(st, time.Now())
+		return refused
+	})
 	switch {
-	case err != nil:
-		fail(stderr, scrub, "%s: %v; nothing was changed", what, err)
-		return exitUndelivered
-	case corrupt != nil: // changed under the lock by something that is not tokenwatch
-		fail(stderr, scrub, "%s: state file %s became corrupt while locked (%s); nothing was changed", what, path, corrupt.Reason)
-		return exitUndelivered
-	}
-	if code, err := change(st, now); err != nil {
-		fmt.Fprintf(stderr, "tokenwatch %s: %s\n", what, notify.Printable(scrub.Scrub(err.Error())))
+	case refused != nil:
+		fmt.Fprintf(stderr, "tokenwatch %s: %s\n", what, notify.Printable(scrub.Scrub(refused.Error())))
 		return code
-	}
-	if err := store.Save(st); err != nil {
-		fail(stderr, scrub, "%s: %v", what, err)
+	case err != nil:
+		fail(stderr, scrub, "%s: %v; nothing was changed", what, lockHint(err))
 		return exitUndelivered
 	}
 	return exitOK
 }
 
+// openSession opens the configured store and a session on it; closeAll
+// ends both.
+func openSession(ctx context.Context, cfg *config.Config, wait time.Duration) (store.Session, func(), error) {
+	s, err := openStore(ctx, cfg, wait, time.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := s.Open(ctx)
+	if err != nil {
+		if sess != nil { // the file can be read but not saved
+			sess.Close()
+		}
+		s.Close()
+		return nil, nil, lockHint(err)
+	}
+	return sess, func() { sess.Close(); s.Close() }, nil
+}
+
+// lockHint adds to a lock held longer than --wait (the file's, when the
+// session opens; PostgreSQL's, when it writes) what on-call should look for.
+func lockHint(err error) error {
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w; a run or a serve pass may be stuck", err)
+	}
+	return err
+}
+
 // silenceList prints the active silences.
-func silenceList(cfg *config.Config, output string, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
+func silenceList(ctx context.Context, cfg *config.Config, output string, args []string, stdout, stderr io.Writer, scrub *secret.Scrubber) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "tokenwatch silence list: unexpected argument %q\n", args[0])
 		return exitUsage
@@ -233,7 +264,7 @@ func silenceList(cfg *config.Config, output string, args []string, stdout, stder
 		fmt.Fprintf(stderr, "tokenwatch silence list: --output %q: want text or json\n", output)
 		return exitUsage
 	}
-	st, err := peekState(cfg.State.Path)
+	st, err := readState(ctx, cfg)
 	if err != nil {
 		fail(stderr, scrub, "silence list: %v", err)
 		return exitUndelivered

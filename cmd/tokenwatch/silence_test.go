@@ -191,9 +191,14 @@ func TestSilenceWhileStateLocked(t *testing.T) {
 		{"silence", "add", "partner-acme", "--for", "1h", "--reason", "r", "--wait", "0s"},
 		{"silence", "remove", "0a1b2c3d", "--wait", "0s"},
 	} {
+		start := time.Now()
 		code, _, stderr := run(append(args, "--config", cfgPath)...)
 		if code != exitUndelivered || !strings.Contains(stderr, "holds the state lock") {
 			t.Errorf("%s: exit %d, want 3\n%s", args[1], code, stderr)
+		}
+		// A deadline far above the try it takes, below the store's default wait of 5s.
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("%s --wait 0s waited %s: 0s is a single try", args[1], took)
 		}
 	}
 	if after, _ := os.ReadFile(statePath); string(after) != string(before) {

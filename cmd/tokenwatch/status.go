@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,9 +22,10 @@ import (
 )
 
 // cmdStatus shows what the state says of every configured check, without
-// checking anything: it reads the file with state.Peek, so it never waits
-// for a run's lock, never writes and never moves a corrupt file aside.
-func cmdStatus(args []string, stdout, stderr io.Writer) int {
+// checking anything: it reads a snapshot (the file with state.Peek, or
+// one read-only transaction in PostgreSQL), so it never waits for a run's
+// lock, never writes and never moves a corrupt file aside.
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	var common commonFlags
 	common.register(fs)
@@ -46,17 +48,21 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	logWarnings(logger, problems)
-	st, err := peekState(cfg.State.Path)
+	st, err := readState(ctx, cfg)
 	if err != nil {
 		fail(stderr, scrub, "status: %v", err)
 		return exitUndelivered
 	}
 	now := time.Now()
 	view := buildStatus(cfg, st, now, scrub)
+	if cfg.State.Postgres == nil {
+		_, err := os.Stat(cfg.State.Path)
+		view.noFile = errors.Is(err, os.ErrNotExist)
+	}
 	if *output == "json" {
 		writeStatusJSON(stdout, view)
 	} else {
-		writeStatusText(stdout, view, cfg.State.Path, now)
+		writeStatusText(stdout, view, stateName(cfg), now)
 	}
 	if *strict && !view.allOK() {
 		return exitNotOK
@@ -64,9 +70,34 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// peekState reads the state for a command that only looks (status, silence
-// list). A corrupt file is an error here, not an empty state: showing
-// "never run" for every check would hide that the next run alerts afresh.
+// readState reads the whole state for a command that only looks (status,
+// silence list): a snapshot of the configured store.
+func readState(ctx context.Context, cfg *config.Config) (*state.File, error) {
+	if cfg.State.Postgres == nil {
+		// The file store's snapshot, with a message for a corrupt file
+		// that says what the next run will do about it.
+		return peekState(cfg.State.Path)
+	}
+	s, err := openStore(ctx, cfg, 0, time.Now) // a snapshot takes no lock
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Snapshot(ctx)
+}
+
+// stateName is where the state is, for a person: the file's path, or
+// PostgreSQL (the DSN is a secret: it is never shown).
+func stateName(cfg *config.Config) string {
+	if cfg.State.Postgres != nil {
+		return "in PostgreSQL"
+	}
+	return cfg.State.Path
+}
+
+// peekState reads the state file for a command that only looks. A corrupt
+// file is an error here, not an empty state: showing "never run" for
+// every check would hide that the next run alerts afresh.
 func peekState(path string) (*state.File, error) {
 	st, corrupt, err := state.Peek(path)
 	switch {
@@ -86,6 +117,7 @@ type statusView struct {
 
 	// For the text only.
 	lastSuccess time.Time
+	noFile      bool // the state file does not exist (no run has used its path)
 	egress      *state.Egress
 }
 
@@ -259,15 +291,15 @@ const maxCell = 60
 // one row per check in the configuration's order, then what waits for the
 // next run, then the active silences. Every string from the state or a
 // server goes through notify.Printable.
-func writeStatusText(w io.Writer, v statusView, path string, now time.Time) {
+func writeStatusText(w io.Writer, v statusView, where string, now time.Time) {
 	p := notify.Printable
-	switch _, err := os.Stat(path); {
-	case errors.Is(err, os.ErrNotExist):
-		fmt.Fprintf(w, "State %s: the file does not exist: no run has used this path yet. If runs do, check that this is their state.path (under systemd: $STATE_DIRECTORY).\n", p(path))
+	switch {
+	case v.noFile:
+		fmt.Fprintf(w, "State %s: the file does not exist: no run has used this path yet. If runs do, check that this is their state.path (under systemd: $STATE_DIRECTORY).\n", p(where))
 	case v.lastSuccess.IsZero():
-		fmt.Fprintf(w, "State %s: no run has completed yet.\n", p(path))
+		fmt.Fprintf(w, "State %s: no run has completed yet.\n", p(where))
 	default:
-		fmt.Fprintf(w, "State %s: last complete run %s.\n", p(path), when(v.lastSuccess, now))
+		fmt.Fprintf(w, "State %s: last complete run %s.\n", p(where), when(v.lastSuccess, now))
 	}
 	if v.egress != nil {
 		fmt.Fprintf(w, "OUR OWN NETWORK: all %d checks unreachable since %s: suspect our egress, DNS or proxy.\n", v.egress.Checks, when(v.egress.Since, now))

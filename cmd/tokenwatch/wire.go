@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/metrics"
 	"github.com/tokenwatch/tokenwatch/internal/secret"
+	"github.com/tokenwatch/tokenwatch/internal/store"
 )
 
 // newLogger returns the command's logger, scrubbing every secret of cfg.
@@ -24,15 +26,16 @@ func newLogger(cfg *config.Config, common *commonFlags, stderr io.Writer) (*slog
 	return logger, scrub, err
 }
 
-// buildJob wires a job: the checks, the configured notifiers, and the outputs
-// every pass reports to. oneShot adds the textfile and the Pushgateway,
-// which only `run` writes (serve is scraped instead).
-func buildJob(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger, oneShot bool) (*job.Job, error) {
+// buildJob wires a job: the checks, the configured store, the configured
+// notifiers, and the outputs every pass reports to. oneShot adds the
+// textfile and the Pushgateway, which only `run` writes (serve is scraped
+// instead). The caller closes the job's Store.
+func buildJob(cfg *config.Config, st store.Store, m *metrics.Metrics, logger *slog.Logger, oneShot bool) (*job.Job, error) {
 	list, err := job.BuildChecks(cfg.Checks)
 	if err != nil {
 		return nil, err
 	}
-	j := &job.Job{Config: cfg, Checks: list, Logger: logger, Outputs: []job.Output{m}, Notifiers: job.BuildNotifiers(cfg, logger, nil)}
+	j := &job.Job{Config: cfg, Checks: list, Store: st, Logger: logger, Outputs: []job.Output{m}, Notifiers: job.BuildNotifiers(cfg, logger, nil)}
 	names := make([]string, len(j.Notifiers))
 	for i, n := range j.Notifiers {
 		names[i] = n.Name()
@@ -50,6 +53,19 @@ func buildJob(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger, oneSh
 		j.Outputs = append(j.Outputs, &heartbeat.Pinger{URL: cfg.Heartbeat.URL, Logger: logger})
 	}
 	return j, nil
+}
+
+// jobStore is the configured store for run and serve. One that cannot be
+// opened (PostgreSQL down) does not stop the checks: every pass tries it
+// again, and meanwhile decides in memory, alerts, and exits 3 saying the
+// state was not recorded.
+func jobStore(ctx context.Context, cfg *config.Config, wait time.Duration, logger *slog.Logger) store.Store {
+	st, err := openStore(ctx, cfg, wait, nil)
+	if err == nil {
+		return st
+	}
+	logger.Error("the state cannot be opened; checking and alerting anyway, without recording", "error", err.Error())
+	return store.Lazy(func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg, wait, nil) })
 }
 
 // longestTimeout bounds the push as the configuration bounds the requests

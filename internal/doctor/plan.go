@@ -22,7 +22,8 @@ type Options struct {
 }
 
 // Plan lists a probe for every part of cfg that tokenwatch relies on:
-// Slack, the Pushgateway, the heartbeat's host, the state, the textfile
+// Slack, the Pushgateway, the heartbeat's host, the state (its file or
+// its database), the textfile
 // directory and each endpoint (one probe per host and trust).
 func Plan(cfg *config.Config, o Options) []Probe {
 	if o.Client == nil {
@@ -69,12 +70,20 @@ func Plan(cfg *config.Config, o Options) []Probe {
 	if !cfg.Heartbeat.URL.Empty() {
 		probes = append(probes, heartbeat(cfg.Heartbeat.URL.Reveal(), o.Now))
 	}
-	path := cfg.State.Path
-	probes = append(probes, Probe{"state", func(context.Context) (Result, string) { return State(path) }})
+	probes = append(probes, stateProbe(cfg.State))
 	if tf := cfg.Metrics.Textfile; tf != "" {
 		probes = append(probes, Probe{"textfile", func(context.Context) (Result, string) { return TextfileDir(tf) }})
 	}
 	return append(probes, endpoints(cfg.Checks, o.Now)...)
+}
+
+// stateProbe tests where the state is kept: the file, or PostgreSQL
+// instead (the file is not used then).
+func stateProbe(st config.State) Probe {
+	if pg := st.Postgres; pg != nil {
+		return Probe{"state postgresql", func(ctx context.Context) (Result, string) { return Postgres(ctx, pg.DSN.Reveal()) }}
+	}
+	return Probe{"state", func(context.Context) (Result, string) { return State(st.Path) }}
 }
 
 // heartbeat checks the ping URL's host only: a request to the URL itself

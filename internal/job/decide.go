@@ -1,32 +1,124 @@
 package job
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/checks"
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/internal/store"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
 // decide moves the state by this pass's results and records the decisions
-// in every notifier's outbox, before anything is sent: a crash from here on
-// repeats at most the message in flight, never loses one. It reports false
-// when the pass must not decide (see open).
-func (j *Job) decide(rep *Report, o opening) *session {
+// in every notifier's outbox, in one decision of the store, before
+// anything is sent: a crash from here on repeats at most the message in
+// flight, never loses one. It returns nil when the pass must not decide
+// (see open). A store that fails to record the decision (PostgreSQL gone
+// since the session opened) leaves the pass deciding in memory, as open
+// does for a store that cannot be opened.
+func (j *Job) decide(ctx context.Context, rep *Report, o opening) *session {
 	rep.Failures = append(rep.Failures, o.failures...)
-	if o.sess == nil {
+	sess := o.sess
+	if sess == nil {
 		return nil
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	sess := o.sess
-	j.evaluate(sess.st, rep)
-	if sess.st.Waiting() > 0 {
-		sess.save() // what is to be sent is on disk before it is sent
+	var decided *state.File
+	err := sess.store.Decide(ctx, j.scope(rep, sess), func(st *state.File) error {
+		j.decideIn(st, rep, sess)
+		decided = st
+		return nil
+	})
+	switch {
+	case err == nil:
+		return sess
+	case errors.Is(err, store.ErrUnsaved):
+		sess.noteSaveErr(err) // decided in the session's memory: it goes on from there
+		return sess
+	case errors.Is(err, store.ErrLocked):
+		msg := err.Error() + ": another run is still deciding; this run's results are not recorded and nothing was sent"
+		rep.Failures = append(rep.Failures, "state: "+msg)
+		j.Logger.Error("cannot take the state", "error", msg)
+		j.release(sess)
+		return nil
 	}
-	return sess
+	j.release(sess)
+	rep.Failures = append(rep.Failures, "state: "+err.Error()+": alerts were sent from the state as last saved; nothing was recorded, so the next run may repeat them")
+	j.Logger.Error("decision not recorded; alerting without saving", "state", j.stateName(), "error", err.Error())
+	mem := &session{job: j, unsaved: true}
+	if decided != nil {
+		// The decision was made, only its write failed: deliver it.
+		mem.store = store.Memory(decided, j.now)
+		mem.see(decided)
+		mem.active, mem.waiting, mem.pending = sess.active, sess.waiting, sess.pending
+		return mem
+	}
+	f, serr := j.store().Snapshot(ctx)
+	if serr != nil {
+		f = state.New()
+	}
+	mem.store, mem.first = store.Memory(f, j.now), true
+	if err := mem.store.Decide(ctx, store.Scope{All: true}, func(st *state.File) error {
+		j.decideIn(st, rep, mem)
+		return nil
+	}); err != nil {
+		j.Logger.Error("cannot decide in memory", "error", err.Error()) // memory does not fail
+	}
+	return mem
+}
+
+// decideIn is a decision: the state fitted to this configuration on a
+// session's first, the results evaluated, and what the pass reports and
+// syncs later read off.
+func (j *Job) decideIn(st *state.File, rep *Report, sess *session) {
+	if sess.first {
+		j.adopt(st, sess.corrupt)
+	}
+	j.evaluate(st, rep)
+	var active []notify.Active
+	waiting := map[string]int{}
+	for _, n := range j.Notifiers {
+		waiting[n.Name()] = len(st.Outbox(n.Name()))
+		if _, syncs := n.(notify.Syncer); syncs && active == nil {
+			active = j.active(st, rep.Results, rep.Mutes) // for sync; nobody else reads them
+		}
+	}
+	sess.see(st)
+	sess.mu.Lock()
+	sess.active, sess.waiting, sess.pending = active, waiting, st.Waiting()
+	sess.mu.Unlock()
+}
+
+// scope is what a pass's decision reads: every check when the session is
+// new (to fit the state to the configuration) or the pass runs them all,
+// else the checks that ran.
+func (j *Job) scope(rep *Report, sess *session) store.Scope {
+	if sess.first || len(rep.Results) == len(j.Checks) {
+		return store.Scope{All: true}
+	}
+	names := make([]string, len(rep.Results))
+	for i, r := range rep.Results {
+		names[i] = r.Check
+	}
+	return store.Scope{Checks: names}
+}
+
+// release ends a pass's session after a decision that failed. The
+// session kept between passes, if it was that one, is kept no more: the
+// next pass opens the store afresh.
+func (j *Job) release(s *session) {
+	j.mu.Lock()
+	if j.kept == s.store {
+		j.kept = nil // a kept session that failed is opened afresh by the next pass
+	}
+	j.mu.Unlock()
+	if err := s.store.Close(); err != nil {
+		j.Logger.Error("state not released cleanly", "error", err.Error())
+	}
 }
 
 // opening is the state a pass decides from, or nil, and why.
@@ -36,11 +128,11 @@ type opening struct {
 }
 
 // openAsync takes the state (see open) in the background.
-func (j *Job) openAsync() <-chan opening {
+func (j *Job) openAsync(ctx context.Context) <-chan opening {
 	ch := make(chan opening, 1)
 	go func() {
 		var tmp Report
-		ch <- opening{sess: j.open(&tmp), failures: tmp.Failures}
+		ch <- opening{sess: j.open(ctx, &tmp), failures: tmp.Failures}
 	}()
 	return ch
 }
@@ -209,22 +301,34 @@ func (j *Job) stateReset(st *state.File, c *state.Corruption) {
 // message is a pending decision as a notifier gets it: late when an
 // earlier run could not deliver it, in the thread of its incident.
 func message(st *state.File, notifier string, p state.Pending) notify.Message {
-	return notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(st, notifier, p.Decision)}
+	var thread *state.Thread
+	if rec := st.Checks[p.Check]; rec != nil {
+		if t, ok := rec.Thread(notifier); ok {
+			thread = &t
+		}
+	}
+	return notify.Message{Decision: p.Decision, Late: p.Attempts > 0, Thread: threadOf(thread, p.Decision)}
+}
+
+// claimed is a claimed message as its notifier gets it (see message). It
+// is late when an earlier delivery failed, or when a pass before this
+// one, started at started, decided it: a message queued behind one that
+// failed was not tried, but on-call hears it late all the same.
+func claimed(m store.Message, started time.Time) notify.Message {
+	late := m.Attempts > 0 || m.At.Before(started)
+	return notify.Message{Decision: m.Decision, Late: late, Thread: threadOf(m.Thread, m.Decision)}
 }
 
 // threadOf is where a message belongs: the thread of the check's incident
 // at this notifier, unless the message opens a new incident. A lifecycle
 // message (rotate, tls_expiry, their end) belongs to no outcome incident:
 // in its thread, its resolution would mark that incident resolved.
-func threadOf(st *state.File, notifier string, d alert.Decision) *notify.Thread {
-	rec := st.Checks[d.Check]
-	if rec == nil || d.NewThread || d.Lifecycle != nil {
+func threadOf(thread *state.Thread, d alert.Decision) *notify.Thread {
+	if thread == nil || d.NewThread || d.Lifecycle != nil {
 		return nil
 	}
-	if t, ok := rec.Thread(notifier); ok {
-		return &t
-	}
-	return nil
+	t := *thread
+	return &t
 }
 
 // totals is the state's cumulative counts, for the metrics.

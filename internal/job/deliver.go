@@ -5,15 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/internal/store"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
-// deliver sends one notifier's outbox in order, recording each delivery in
-// the state as it happens. The state is locked only to read the next
-// message and to record what happened to it, never during the call to the
-// notifier: other passes go on checking and deciding meanwhile. After the
+// deliver sends one notifier's messages, recording each delivery as it
+// happens: it claims the oldest waiting message of every check under a
+// lease, sends them, acknowledges each (or hands it back), and claims
+// again, until nothing is left it may claim. The store is held only to
+// claim and to record, never during the call to the notifier: other
+// passes (and replicas) go on checking and deciding meanwhile, and a
+// check's messages go out in order, whoever delivers them. After the
 // first failure the rest is not tried: the notifier is down, and order
 // matters more than a few seconds.
 func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.Notifier) {
@@ -22,100 +27,159 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.
 	lock.(*sync.Mutex).Lock()
 	defer lock.(*sync.Mutex).Unlock()
 
-	// Only this goroutine takes messages off the head of this outbox (it
-	// holds the notifier's lock); other passes only append to its tail.
-	j.mu.Lock()
-	st := sess.st
-	queue := st.Outbox(name)
-	messages := make([]notify.Message, len(queue))
-	for i, p := range queue {
-		messages[i] = message(st, name, p)
-	}
-	j.mu.Unlock()
-	if len(messages) == 0 {
-		return
-	}
-	// kept marks the first left messages of the outbox as not delivered by
-	// this pass, and saves.
-	kept := func(left int, reason string) {
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		box := st.Outbox(name)
-		for k := range box[:left] {
-			box[k].Attempts++
-			box[k].LastError = reason
+	sess.mu.Lock()
+	waiting := sess.waiting[name]
+	sess.mu.Unlock()
+	// A storm becomes summaries: each round of claims, one message per
+	// check, is one summary.
+	limit := notify.MaxPerRun(n)
+	storm := limit > 0 && waiting > limit
+	for {
+		ms, err := sess.store.Claim(ctx, name, j.owner(), j.lease())
+		if err != nil {
+			sess.noteSaveErr(fmt.Errorf("claim %s's messages: %w", name, err))
+			return
 		}
-		sess.save()
-	}
-
-	if limit := notify.MaxPerRun(n); limit > 0 && len(messages) > limit {
-		err := n.SendSummary(ctx, messages)
-		j.mu.Lock()
-		j.recordDelivery(st, name, err)
-		for _, m := range messages {
-			note := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}
-			if err != nil {
-				note.Error = err.Error()
+		if len(ms) == 0 {
+			return
+		}
+		if storm || (limit > 0 && len(ms) > limit) {
+			if !j.sendSummary(ctx, rep, sess, n, ms, limit) {
+				return
 			}
+			continue
+		}
+		if !j.sendEach(ctx, rep, sess, n, ms) {
+			return
+		}
+	}
+}
+
+// sendEach sends claimed messages one by one, and reports whether every
+// one was delivered.
+func (j *Job) sendEach(ctx context.Context, rep *Report, sess *session, n notify.Notifier, ms []store.Message) bool {
+	name := n.Name()
+	for i, m := range ms {
+		msg := claimed(m, rep.Started)
+		note := Notification{Message: msg, Notifier: name}
+		thread, err := n.Send(ctx, msg)
+		if err == nil {
+			note.Delivered = true
 			rep.Notifications = append(rep.Notifications, note)
+			j.ack(ctx, sess, m, thread, func(st *state.File) {
+				j.recordDelivery(st, name, nil)
+				st.Count(name, string(m.Kind), true)
+			})
+			continue
+		}
+		note.Error = err.Error()
+		rep.Notifications = append(rep.Notifications, note)
+		rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %s for %s not delivered: %v", name, m.Kind, m.Check, err))
+		j.Logger.Error("notification not delivered; the next run retries it", "notifier", name, "check", m.Check, "kind", string(m.Kind), "error", err.Error())
+		j.nack(ctx, sess, m, err.Error(), func(st *state.File) {
+			j.recordDelivery(st, name, err)
+			st.Count(name, string(m.Kind), false)
+		})
+		for _, rest := range ms[i+1:] {
+			reason := "not tried: an earlier message failed (" + err.Error() + ")"
+			rep.Notifications = append(rep.Notifications, Notification{Message: claimed(rest, rep.Started), Notifier: name, Error: reason})
+			j.nack(ctx, sess, rest, err.Error(), func(*state.File) {})
+		}
+		return false
+	}
+	return true
+}
+
+// sendSummary sends claimed messages as one summary (a storm: more than
+// the notifier takes in one run), and reports whether it was delivered.
+func (j *Job) sendSummary(ctx context.Context, rep *Report, sess *session, n notify.Notifier, ms []store.Message, limit int) bool {
+	name := n.Name()
+	messages := make([]notify.Message, len(ms))
+	for i, m := range ms {
+		messages[i] = claimed(m, rep.Started)
+	}
+	err := n.SendSummary(ctx, messages)
+	for i, m := range ms {
+		note := Notification{Message: messages[i], Notifier: name, Delivered: err == nil, Summarized: true}
+		count := func(st *state.File) {
+			if i == 0 {
+				j.recordDelivery(st, name, err)
+			}
 			st.Count(name, string(m.Kind), err == nil)
 		}
-		if err == nil {
-			st.SetOutbox(name, st.Outbox(name)[len(messages):])
-			sess.save()
-		}
-		j.mu.Unlock()
-		if err != nil {
-			kept(len(messages), err.Error())
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: summary of %d messages not delivered: %v", name, len(messages), err))
-			return
-		}
-		j.Logger.Warn("too many messages for one run: sent one summary", "notifier", name, "messages", len(messages), "max_messages_per_run", limit)
-		return
-	}
-
-	for i, m := range messages {
-		// An alert delivered just before may have opened the thread this belongs in.
-		j.mu.Lock()
-		m.Thread = threadOf(st, name, m.Decision)
-		j.mu.Unlock()
-		note := Notification{Message: m, Notifier: name}
-		thread, err := n.Send(ctx, m)
-		j.mu.Lock()
-		j.recordDelivery(st, name, err)
-		st.Count(name, string(m.Kind), err == nil)
-		if err == nil {
-			// A thread the notifier did not fully name cannot be followed:
-			// posting into it would fail, and the state would not hold it.
-			if rec := st.Checks[m.Check]; rec != nil && thread != nil && thread.Channel != "" && thread.TS != "" {
-				rec.SetThread(name, *thread)
-			}
-			st.SetOutbox(name, st.Outbox(name)[1:])
-			sess.save()
-		}
-		j.mu.Unlock()
 		if err != nil {
 			note.Error = err.Error()
-			rep.Notifications = append(rep.Notifications, note)
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %s for %s not delivered: %v", name, m.Kind, m.Check, err))
-			j.Logger.Error("notification not delivered; the next run retries it", "notifier", name, "check", m.Check, "kind", string(m.Kind), "error", err.Error())
-			for _, rest := range messages[i+1:] {
-				rep.Notifications = append(rep.Notifications, Notification{Message: rest, Notifier: name,
-					Error: "not tried: an earlier message failed (" + err.Error() + ")"})
-			}
-			kept(len(messages)-i, err.Error())
-			return
+			j.nack(ctx, sess, m, err.Error(), count)
+		} else {
+			j.ack(ctx, sess, m, nil, count)
 		}
-		note.Delivered = true
 		rep.Notifications = append(rep.Notifications, note)
 	}
+	if err != nil {
+		rep.Failures = append(rep.Failures, fmt.Sprintf("%s: summary of %d messages not delivered: %v", name, len(ms), err))
+		return false
+	}
+	j.Logger.Warn("too many messages for one run: sent one summary", "notifier", name, "messages", len(ms), "max_messages_per_run", limit)
+	return true
+}
+
+// ack records a delivery: the message leaves its outbox, its thread
+// becomes its check's, and record notes the rest (totals, health).
+func (j *Job) ack(ctx context.Context, sess *session, m store.Message, thread *notify.Thread, record func(*state.File)) {
+	err := sess.store.Ack(ctx, m, thread, func(st *state.File) {
+		record(st)
+		sess.see(st)
+	})
+	if err != nil {
+		sess.noteSaveErr(fmt.Errorf("record the delivery of %s for %s: %w", m.Kind, m.Check, err))
+	}
+	if err == nil || errors.Is(err, store.ErrUnsaved) {
+		sess.mu.Lock()
+		sess.pending--
+		sess.mu.Unlock()
+	}
+}
+
+// nack records a message not delivered: it stays for the next run,
+// marked late, and record notes the rest.
+func (j *Job) nack(ctx context.Context, sess *session, m store.Message, reason string, record func(*state.File)) {
+	err := sess.store.Nack(ctx, m, reason, func(st *state.File) {
+		record(st)
+		sess.see(st)
+	})
+	if err != nil {
+		sess.noteSaveErr(fmt.Errorf("record the failed delivery of %s for %s: %w", m.Kind, m.Check, err))
+	}
+}
+
+// deliveryLease is how long a claimed message is this process's to
+// deliver, beyond the grace period: longer than a notifier takes with its
+// retries, so that a message is taken over only when its claimer died.
+const deliveryLease = 2 * time.Minute
+
+// lease is how long a claim stands: the notifier's time plus the grace
+// period a stopping pass goes on delivering for.
+func (j *Job) lease() time.Duration {
+	grace := j.Grace
+	if grace == 0 {
+		grace = DefaultGrace
+	}
+	return grace + deliveryLease
+}
+
+// owner names this process in its leases.
+func (j *Job) owner() string {
+	if j.Owner != "" {
+		return j.Owner
+	}
+	return claimOwner()
 }
 
 // recordDelivery notes how a notifier's delivery went, for
 // tokenwatch_notifier_up and tokenwatch_notifier_errors_total: a failure
 // counts under its class (permanent, rate_limited, transient); a delivery
 // cut short by a stop (SIGTERM) says nothing about the notifier. The
-// caller holds j.mu.
+// caller is inside a store call's fn.
 func (j *Job) recordDelivery(st *state.File, notifier string, err error) {
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/internal/store"
 	"github.com/tokenwatch/tokenwatch/notify"
 )
 
@@ -25,7 +26,11 @@ type Job struct {
 	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// StateWait is how long a pass waits for another run's state lock; 0 means 5s.
+	// Store is where the state is kept; nil means the state file of
+	// Config (see store).
+	Store store.Store
+	// StateWait is how long a pass waits for another run's state lock,
+	// when Store is nil; 0 means 5s.
 	StateWait time.Duration
 	// Grace is how long a pass keeps delivering after its context is
 	// cancelled (SIGTERM); 0 means DefaultGrace.
@@ -34,15 +39,20 @@ type Job struct {
 	// metrics, textfile, Pushgateway, heartbeat. Their errors mean exit 3.
 	Outputs []Output
 
-	// Keep keeps the state open and in memory between passes (serve): it is
-	// read once, saved as it changes, and released by Close.
+	// Keep keeps one session of the store between passes (serve), released
+	// by Close: the state file is read once, saved as it changes, and
+	// locked only inside each read or write (so that `tokenwatch silence`
+	// works meanwhile); PostgreSQL holds nothing between calls anyway.
 	Keep bool
+	// Owner names this process in the leases of the messages it delivers;
+	// empty means its host name and pid.
+	Owner string
 
-	// mu guards sess: the state in memory. It is held to decide and to
-	// record, never across a network call.
-	mu   sync.Mutex
-	sess *session
-	// openMu serializes opening the state file (see open).
+	// mu guards kept: the session kept between passes.
+	mu        sync.Mutex
+	kept      store.Session
+	storeOnce sync.Once
+	// openMu serializes opening the store (see open).
 	openMu sync.Mutex
 	// delivering serializes each notifier's deliveries (its outbox is sent
 	// in order), without blocking the checks or the decisions.
@@ -172,8 +182,10 @@ const DefaultGrace = 5 * time.Second
 // The order is chosen for on-call: a message is sent even when the state
 // cannot be saved (a repeat on the next run is acceptable, silence is not),
 // and a crash repeats at most the message that was in flight. Passes may
-// run at once (serve): they share one limit of checks in flight, decide
-// one at a time in memory, and deliver each notifier's messages in order.
+// run at once (serve), in this process and in others sharing the store:
+// they share one limit of checks in flight, decide one at a time (the
+// store serializes decisions), and deliver each check's messages in order
+// (claimed under a lease, see deliver).
 func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	rep := &Report{Started: j.now(), DryRun: opts.DryRun, Tracks: map[string]alert.Track{}, Pending: -1}
 	wall := time.Now() // the duration is real time, whatever clock the job is given
@@ -189,7 +201,7 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	// need be) while the checks run: neither needs the other.
 	var opened <-chan opening
 	if !opts.DryRun {
-		opened = j.openAsync()
+		opened = j.openAsync(ctx)
 	}
 	rep.Results = checks.RunAllIn(ctx, j.selected(opts.Only), j.limit())
 	for _, r := range rep.Results {
@@ -218,11 +230,11 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	deliverCtx, cancel := j.graceContext(ctx)
 	defer cancel()
 	if opts.DryRun {
-		j.dryRun(rep)
+		j.dryRun(deliverCtx, rep)
 		rep.Duration = time.Since(wall)
 		return rep
 	}
-	sess := j.decide(rep, <-opened)
+	sess := j.decide(deliverCtx, rep, <-opened)
 	if sess == nil {
 		rep.Duration = time.Since(wall)
 		starting.Wait()
@@ -236,7 +248,7 @@ func (j *Job) Run(ctx context.Context, opts Options) *Report {
 	rep.Duration = time.Since(wall)
 	starting.Wait()
 	outputs := j.report(deliverCtx, rep, sess)
-	j.finish(rep, outputs, sess)
+	j.finish(deliverCtx, rep, outputs, sess)
 	return rep
 }
 
@@ -253,18 +265,14 @@ func interrupted(results []checks.Result) int {
 
 // report hands the pass to every output, and returns how each did.
 func (j *Job) report(ctx context.Context, rep *Report, sess *session) map[string]error {
-	j.mu.Lock()
 	if sess != nil {
-		st := sess.st
-		rep.Pending = st.Waiting()
-		rep.Totals = totals(st)
-		rep.Notifiers = make(map[string]bool, len(st.Notifiers))
-		for name, h := range st.Notifiers {
-			rep.Notifiers[name] = h.Up
-		}
-		rep.NotifierErrors = append([]NotifierError(nil), st.Errors...)
+		sess.mu.Lock()
+		rep.Pending = sess.pending
+		rep.Totals = sess.totals
+		rep.Notifiers = sess.notifiers
+		rep.NotifierErrors = sess.errors
+		sess.mu.Unlock()
 	}
-	j.mu.Unlock()
 	results := map[string]error{}
 	for _, out := range j.Outputs {
 		err := out.Report(ctx, rep)
@@ -298,15 +306,16 @@ func (j *Job) graceContext(ctx context.Context) (context.Context, context.Cancel
 	return out, func() { stop(); cancel() }
 }
 
-// Close saves and releases a state kept open between passes (Keep).
+// Close releases the session kept between passes (Keep). The store
+// itself belongs to whoever gave it (see Store).
 func (j *Job) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.sess == nil {
+	if j.kept == nil {
 		return nil
 	}
-	err := j.sess.closeStore()
-	j.sess = nil
+	err := j.kept.Close()
+	j.kept = nil
 	return err
 }
 

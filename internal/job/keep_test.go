@@ -94,3 +94,37 @@ func TestConcurrentPassesWithAnUnwritableState(t *testing.T) {
 		t.Errorf("sent %v: both passes' alerts must go out", n.sent)
 	}
 }
+
+// A kept state (serve) holds the file's lock only inside each read or
+// write: a silence added by another process between passes (as
+// `tokenwatch silence add` does, waiting at most a second for the lock)
+// is read by the next pass, which sends nothing for the silenced check,
+// and the silence stays in the file the pass saves.
+func TestKeptStateSeesASilenceAddedBetweenPasses(t *testing.T) {
+	api := newCourierAPI(t) // 401
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	clk := testkit.NewClock()
+	n := &probeNotifier{}
+	j := testJob(t, threeCouriers(api.URL, statePath), n, clk)
+	j.Keep = true
+	defer j.Close()
+	if rep := j.Run(context.Background(), Options{Only: []string{"courier-a"}}); !rep.Delivered() {
+		t.Fatal(rep.Failures)
+	}
+	added := silence(t, statePath, []string{"courier-b"}, clk.Now().Add(time.Hour), clk.Now())
+	clk.Advance(time.Minute)
+	rep := j.Run(context.Background(), Options{Only: []string{"courier-b"}})
+	if !rep.Delivered() {
+		t.Fatal(rep.Failures)
+	}
+	if _, muted := rep.Mutes["courier-b"]; !muted {
+		t.Errorf("mutes %v: the pass did not read the silence added since the last one", rep.Mutes)
+	}
+	if !slices.Equal(n.sent, []string{"alert:courier-a"}) {
+		t.Errorf("sent %v, want courier-a's alert alone: courier-b is silenced", n.sent)
+	}
+	st := readState(t, statePath)
+	if len(st.Silences) != 1 || st.Silences[0].ID != added.ID || st.Checks["courier-b"] == nil {
+		t.Errorf("saved silences %+v, records %v: the pass must keep the silence and add its own result", st.Silences, len(st.Checks))
+	}
+}

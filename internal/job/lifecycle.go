@@ -12,7 +12,7 @@ import (
 
 // lifecycle moves a check's credential lifecycle by one result (whatever
 // its outcome) and queues its rotate and tls_expiry messages. The caller
-// holds j.mu.
+// is inside a decision.
 func (j *Job) lifecycle(st *state.File, rec *state.Record, r checks.Result, c config.Check, now time.Time) {
 	var l alert.Lifecycle
 	if rec.Lifecycle != nil {

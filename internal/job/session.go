@@ -1,133 +1,190 @@
 package job
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/state"
+	"github.com/tokenwatch/tokenwatch/internal/store"
+	"github.com/tokenwatch/tokenwatch/notify"
 )
 
-// session is a hold on the state: the file in memory, and the store it is
-// saved to (nil when it cannot be saved: the state could not be locked).
+// session is one pass's hold on the state: a store session (the job's
+// kept one in serve), and what the pass saw of the state through it.
 type session struct {
-	job     *Job
-	store   *state.Store
-	st      *state.File
-	saveErr error // the first save that failed; later ones are not repeated
+	job   *Job
+	store store.Session
+	// unsaved is set when the store could not be used: the pass decides
+	// and delivers in memory, and records nothing.
+	unsaved bool
+	// first is set when the session was just opened: its first decision
+	// fits the state to this configuration (see adopt), and corrupt is
+	// what opening found.
+	first   bool
+	corrupt *state.Corruption
+
+	mu      sync.Mutex
+	saveErr error // the first write that failed; later ones are not repeated
+	// What the pass last saw of the state: the active alerts and waiting
+	// messages as decided, the file-level fields after each write.
+	active    []notify.Active
+	waiting   map[string]int
+	pending   int
+	totals    []Total
+	notifiers map[string]bool
+	errors    []NotifierError
 }
 
-// save writes the state as it is now. A failure is remembered and reported
-// once, at the end of the pass; the pass goes on delivering. The caller
-// holds j.mu.
-func (s *session) save() {
-	if s.store == nil || s.saveErr != nil {
+// noteSaveErr remembers the first write that failed; it is reported once,
+// at the end of the pass, which goes on delivering.
+func (s *session) noteSaveErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.saveErr != nil {
 		return
 	}
-	if err := s.store.Save(s.st); err != nil {
-		s.saveErr = err
-		s.job.Logger.Error("state not saved; messages are still sent, and the next run may repeat them",
-			"path", s.job.Config.State.Path, "error", err.Error())
-	}
+	s.saveErr = err
+	s.job.Logger.Error("state not saved; messages are still sent, and the next run may repeat them",
+		"state", s.job.stateName(), "error", err.Error())
 }
 
-// closeStore releases the state lock, if the session holds it.
-func (s *session) closeStore() error {
-	if s.store == nil {
-		return nil
+// see records the file-level fields the pass reports (totals, notifier
+// health). The caller is inside a store call's fn.
+func (s *session) see(st *state.File) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.totals = totals(st)
+	s.notifiers = make(map[string]bool, len(st.Notifiers))
+	for name, h := range st.Notifiers {
+		s.notifiers[name] = h.Up
 	}
-	err := s.store.Close()
-	s.store = nil
-	return err
+	s.errors = append([]NotifierError(nil), st.Errors...)
 }
 
-// open returns the state a pass decides from: the one kept in memory
-// (Keep), or the file, locked. It returns nil when the pass must not decide
-// at all (another run holds the lock; the file is of a newer format), with
-// the reason in rep. Opens are serialized by openMu, not j.mu: waiting for
-// another run's lock blocks no other pass's decisions or deliveries. Only
-// a state that can be saved is kept for later passes; one that cannot
-// belongs to this pass alone, and the next pass tries the file again.
-func (j *Job) open(rep *Report) *session {
+// store is where the job keeps its state: Store, or the state file of the
+// configuration (locked per call when the state is kept, as serve does).
+func (j *Job) store() store.Store {
+	j.storeOnce.Do(func() {
+		if j.Store == nil {
+			j.Store = &store.File{Path: j.Config.State.Path, Wait: j.StateWait, Now: j.Now, LockPerCall: j.Keep}
+		}
+	})
+	return j.Store
+}
+
+// stateName says which state a log line is about: the file's path, or
+// PostgreSQL (never its DSN).
+func (j *Job) stateName() string {
+	if j.Config.State.Postgres != nil {
+		return "postgres"
+	}
+	return j.Config.State.Path
+}
+
+// open returns the session a pass decides from: the one kept between
+// passes (Keep), or a new one. It returns nil when the pass must not
+// decide at all (another run holds the state; the state is of a newer
+// format), with the reason in rep. A store that cannot be used (a state
+// file that cannot be locked, PostgreSQL down) gives a session in memory
+// over the state as last saved, or an empty one: the pass alerts from it
+// and records nothing (a repeat on the next run is acceptable, silence is
+// not). Opens are serialized by openMu, not j.mu: waiting for another
+// run's lock blocks no other pass. Only a session that can be written is
+// kept for later passes; the next pass tries the store again.
+func (j *Job) open(ctx context.Context, rep *Report) *session {
 	j.openMu.Lock()
 	defer j.openMu.Unlock()
 	j.mu.Lock()
-	kept := j.sess
+	kept := j.kept
 	j.mu.Unlock()
 	if kept != nil {
-		return kept
+		return &session{job: j, store: kept}
 	}
-	sess := j.openFile(rep)
-	if sess != nil && j.Keep && sess.store != nil {
-		j.mu.Lock()
-		j.sess = sess
-		j.mu.Unlock()
-	}
-	return sess
-}
-
-// openFile locks and reads the state file (see open).
-func (j *Job) openFile(rep *Report) *session {
-	now := j.now()
-	path := j.Config.State.Path
-	wait := j.StateWait
-	if wait == 0 {
-		wait = 5 * time.Second
-	}
-	sess := &session{job: j}
-	var corrupt *state.Corruption
-	store, err := state.Open(path, wait)
+	sess := &session{job: j, first: true}
+	ss, err := j.store().Open(ctx)
 	switch {
-	case errors.Is(err, state.ErrLocked):
+	case errors.Is(err, store.ErrLocked):
 		// Another run is deciding and sending from the same state: sending
 		// too would repeat its messages, and it will send ours next time.
 		msg := err.Error() + ": another run is still sending; this run's results are not recorded and nothing was sent"
 		rep.Failures = append(rep.Failures, "state: "+msg)
 		j.Logger.Error("cannot take the state", "error", msg)
 		return nil
+	case errors.Is(err, state.ErrNewerFormat):
+		// Deciding from empty would re-alert everything on every run.
+		if ss != nil {
+			ss.Close()
+		}
+		rep.Failures = append(rep.Failures, "state: "+err.Error()+"; nothing was decided or sent")
+		j.Logger.Error("the state is of a newer format; nothing is decided or sent until it is", "state", j.stateName(), "error", err.Error())
+		return nil
+	case ss == nil && err != nil:
+		return j.openMemory(ctx, rep, err)
 	case err != nil:
-		// Nobody else holds the state, it just cannot be written: decide
-		// from what it says and alert anyway.
-		rep.Failures = append(rep.Failures, "state: "+err.Error()+": alerts were sent from the state as last saved; nothing was recorded, so the next run may repeat them")
-		j.Logger.Error("cannot lock the state; alerting without saving", "path", path, "error", err.Error())
-		var peekErr error
-		if sess.st, corrupt, peekErr = state.Peek(path); errors.Is(peekErr, state.ErrNewerFormat) {
-			return nil
-		}
-	default:
-		sess.store = store
-		sess.st, corrupt, err = store.Load(now)
-		switch {
-		case errors.Is(err, state.ErrNewerFormat):
-			// Deciding from empty would re-alert everything on every run.
-			rep.Failures = append(rep.Failures, "state: "+err.Error()+"; nothing was decided or sent")
-			j.Logger.Error("the state file is of a newer format; nothing is decided or sent until it is", "path", path, "error", err.Error())
-			store.Close()
-			return nil
-		case err != nil:
-			rep.Failures = append(rep.Failures, "state: "+err.Error())
-			j.Logger.Error("cannot read the state; alerting from empty", "path", path, "error", err.Error())
-		case store.MigratedFrom != 0:
-			j.Logger.Info("state migrated to the current format; the original is kept beside it",
-				"path", path, "from_format", store.MigratedFrom, "backup", store.Backup)
-		}
+		// The file was read but cannot be saved: decide from it, alert, and
+		// fail every save.
+		rep.Failures = append(rep.Failures, "state: "+err.Error())
+		j.Logger.Error("cannot read the state; alerting from what could be read", "state", j.stateName(), "error", err.Error())
 	}
-	j.adopt(sess.st, corrupt)
+	sess.store = ss
+	info := ss.Info()
+	sess.corrupt = info.Corruption
+	if info.MigratedFrom != 0 {
+		j.Logger.Info("state migrated to the current format; the original is kept beside it",
+			"path", j.Config.State.Path, "from_format", info.MigratedFrom, "backup", info.Backup)
+	}
+	if j.Keep && err == nil {
+		j.mu.Lock()
+		j.kept = ss
+		j.mu.Unlock()
+	}
 	return sess
 }
 
-// dryRun decides from the state as it is on disk, without a lock, and
-// lists what would be sent: nothing is sent, saved or moved.
-func (j *Job) dryRun(rep *Report) {
-	path := j.Config.State.Path
-	st, corrupt, err := state.Peek(path)
+// openMemory is a session over the state as last saved (or empty, when
+// even that cannot be read), for a store that cannot be written: see open.
+func (j *Job) openMemory(ctx context.Context, rep *Report, cause error) *session {
+	rep.Failures = append(rep.Failures, "state: "+cause.Error()+": alerts were sent from the state as last saved; nothing was recorded, so the next run may repeat them")
+	j.Logger.Error("cannot take the state; alerting without saving", "state", j.stateName(), "error", cause.Error())
+	f, err := j.store().Snapshot(ctx)
+	var corrupt *store.CorruptError
 	switch {
 	case errors.Is(err, state.ErrNewerFormat):
-		j.Logger.Error("dry run: the state file is of a newer format; nothing to decide", "path", path, "error", err.Error())
-		return
+		return nil
+	case errors.As(err, &corrupt):
+		f = state.New() // on-call hears that the state was reset (see adopt)
 	case err != nil:
-		j.Logger.Warn("dry run: cannot read the state; deciding from empty", "path", path, "error", err.Error())
+		j.Logger.Error("cannot read the state either; alerting from empty", "state", j.stateName(), "error", err.Error())
+		f = state.New()
 	}
-	j.adopt(st, corrupt)
+	sess := &session{job: j, store: store.Memory(f, j.now), unsaved: true, first: true}
+	if corrupt != nil {
+		sess.corrupt = corrupt.Corruption
+	}
+	return sess
+}
+
+// dryRun decides from the state as it is, without a lock, and lists what
+// would be sent: nothing is sent, saved or moved.
+func (j *Job) dryRun(ctx context.Context, rep *Report) {
+	st, err := j.store().Snapshot(ctx)
+	var corrupt *store.CorruptError
+	var found *state.Corruption
+	switch {
+	case errors.Is(err, state.ErrNewerFormat):
+		j.Logger.Error("dry run: the state is of a newer format; nothing to decide", "state", j.stateName(), "error", err.Error())
+		return
+	case errors.As(err, &corrupt):
+		st, found = state.New(), corrupt.Corruption
+	case err != nil:
+		j.Logger.Warn("dry run: cannot read the state; deciding from empty", "state", j.stateName(), "error", err.Error())
+		st = state.New()
+	}
+	j.adopt(st, found)
 	j.evaluate(st, rep)
 	for _, n := range j.Notifiers {
 		for _, p := range st.Outbox(n.Name()) {
@@ -138,40 +195,65 @@ func (j *Job) dryRun(rep *Report) {
 }
 
 // finish records how the outputs did and whether the pass was a success,
-// saves, and releases the state unless it is kept.
-func (j *Job) finish(rep *Report, outputs map[string]error, s *session) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if s.store != nil {
-		for name, err := range outputs {
-			if name == metricsOutput {
-				continue // the registry in memory: it cannot fail in a way anyone must hear about
+// and releases the session unless it is kept.
+func (j *Job) finish(ctx context.Context, rep *Report, outputs map[string]error, s *session) {
+	if !s.unsaved {
+		var prev time.Time
+		record := func(saveErr error) func(*state.File) error {
+			return func(st *state.File) error {
+				for name, err := range outputs {
+					if name == metricsOutput {
+						continue // the registry in memory: it cannot fail in a way anyone must hear about
+					}
+					st.RecordOutput(name, rep.Started, err)
+				}
+				prev = st.LastSuccess
+				st.RecordOutput(state.OutputState, rep.Started, saveErr)
+				if saveErr == nil && rep.Delivered() {
+					st.LastSuccess = rep.Started
+				}
+				return nil
 			}
-			s.st.RecordOutput(name, rep.Started, err)
 		}
+		s.mu.Lock()
 		before := s.saveErr
-		prev := s.st.LastSuccess
-		s.st.RecordOutput(state.OutputState, rep.Started, s.saveErr)
-		if s.saveErr == nil && rep.Delivered() {
-			s.st.LastSuccess = rep.Started
-		}
-		s.save()
-		if before == nil && s.saveErr != nil {
-			// The save that would have recorded this pass's success failed:
-			// a state kept in memory must not hold it either, or the next
-			// save would write a success that never was.
-			s.st.LastSuccess = prev
-			s.st.RecordOutput(state.OutputState, rep.Started, s.saveErr)
+		s.mu.Unlock()
+		if err := s.store.Update(ctx, record(before)); err != nil {
+			s.noteSaveErr(err)
+			if before == nil && errors.Is(err, store.ErrUnsaved) {
+				// The write that would have recorded this pass's success
+				// failed, but a session kept in memory holds it: undo it, or
+				// the next save would write a success that never was.
+				_ = s.store.Update(ctx, func(st *state.File) error {
+					st.LastSuccess = prev
+					st.RecordOutput(state.OutputState, rep.Started, err)
+					return nil
+				})
+			}
 		}
 	}
 	if s.saveErr != nil {
 		rep.Failures = append(rep.Failures, "state: "+s.saveErr.Error()+": what was sent may be sent again by the next run")
-		s.saveErr = nil // reported; a kept state tries again next pass
 	}
-	if j.sess != s {
-		s.closeStore() // this pass's own: released with it
+	j.mu.Lock()
+	kept := j.kept == s.store
+	j.mu.Unlock()
+	if !kept {
+		if err := s.store.Close(); err != nil {
+			j.Logger.Error("state not released cleanly", "error", err.Error())
+		}
 	}
 }
 
 // metricsOutput is the registry's Output name; see finish.
 const metricsOutput = "metrics"
+
+// claimOwner names this process in the leases it takes: its host and pid,
+// for people reading the database.
+func claimOwner() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}

@@ -21,10 +21,9 @@ const syncIntervals = 3
 
 // sync sends every active alert to each notifier that wants them on every
 // pass (notify.Syncer: Alertmanager forgets an alert it does not hear
-// again). It holds the notifier's delivery lock from reading the alerts to
-// the end of the call, so that a resolution decided meanwhile by another
-// pass is delivered after this pass's sync, never overtaken by it (which
-// would make the resolved alert fire again). A failure is the notifier's,
+// again): those of the checks the pass decided, as it decided them. It
+// holds the notifier's delivery lock for the call, after the pass's own
+// deliveries, so that the pass's resolutions go first. A failure is the notifier's,
 // counted like a failed delivery; nothing is kept: the next pass sends
 // every alert that is still active.
 func (j *Job) sync(ctx context.Context, rep *Report, sess *session) {
@@ -36,17 +35,15 @@ func (j *Job) sync(ctx context.Context, rep *Report, sess *session) {
 		name := n.Name()
 		lock, _ := j.delivering.LoadOrStore(name, &sync.Mutex{})
 		lock.(*sync.Mutex).Lock()
-		j.mu.Lock()
-		active := j.active(sess.st, rep.Results, rep.Mutes)
-		j.mu.Unlock()
+		sess.mu.Lock()
+		active := sess.active
+		sess.mu.Unlock()
 		if len(active) == 0 {
 			lock.(*sync.Mutex).Unlock()
 			continue
 		}
 		err := s.Sync(ctx, active)
-		j.mu.Lock()
-		j.recordDelivery(sess.st, name, err)
-		j.mu.Unlock()
+		j.recordHealth(ctx, sess, name, err)
 		lock.(*sync.Mutex).Unlock()
 		if err != nil {
 			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %d active alerts not re-sent (the next pass sends them again): %v", name, len(active), err))
@@ -60,8 +57,8 @@ func (j *Job) sync(ctx context.Context, rep *Report, sess *session) {
 // the order of the configuration, as the state knows it now, with its
 // check's owner, team and runbook as configured. A silenced check's
 // outcome alert is left out: a receiver that expires alerts (Alertmanager) lets it end,
-// and the alert sent when the silence ends fires it again. The caller
-// holds j.mu.
+// and the alert sent when the silence ends fires it again. The caller is
+// inside a decision.
 func (j *Job) active(st *state.File, results []checks.Result, mutes map[string]alert.Mute) []notify.Active {
 	now := j.now()
 	ran := make(map[string]checks.Result, len(results))
@@ -99,6 +96,18 @@ func activeDecision(c config.Check, t alert.Track, r checks.Result, now time.Tim
 		d.ClientID = r.ClientID
 	}
 	return d
+}
+
+// recordHealth records how a sync went in the notifier's health (see
+// recordDelivery).
+func (j *Job) recordHealth(ctx context.Context, sess *session, notifier string, err error) {
+	if uerr := sess.store.Update(ctx, func(st *state.File) error {
+		j.recordDelivery(st, notifier, err)
+		sess.see(st)
+		return nil
+	}); uerr != nil {
+		sess.noteSaveErr(fmt.Errorf("record how %s's sync went: %w", notifier, uerr))
+	}
 }
 
 // validFor is how long a synced alert stands. In run, 0: the notifier's

@@ -118,19 +118,9 @@ func (m *Metrics) Name() string { return "metrics" }
 
 // Report implements job.Output: it records one pass.
 func (m *Metrics) Report(_ context.Context, rep *job.Report) error {
-	m.checks.report(rep)
-	m.lifecycle.report(rep)
-	m.notifications.set(rep.Totals)
-	m.notifiers.set(rep.Notifiers, rep.NotifierErrors)
-	m.outputs.set(rep.Outputs)
+	m.Shared(rep)
 	m.runLast.Set(unix(rep.Started))
 	m.runDuration.Set(rep.Duration.Seconds())
-	if !rep.LastSuccess.IsZero() {
-		m.runLastSuccess.set(unix(rep.LastSuccess))
-	}
-	if rep.Pending >= 0 {
-		m.pending.set(float64(rep.Pending))
-	}
 	return nil
 }
 

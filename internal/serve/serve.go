@@ -1,10 +1,12 @@
 // Package serve is tokenwatch as a daemon: the checks on their cron
 // schedules (robfig/cron, in UTC, "@every D" at the multiples of D since
 // the Unix epoch, see slots.go; one pass per schedule's time, every pass
-// within one limit of checks in flight), the state held in memory and saved
-// as it changes, /metrics, /healthz and /readyz, a reload on SIGHUP that
-// keeps the old configuration when the new one is bad, and a graceful stop
-// that lets in-flight checks finish and saves the state.
+// within one limit of checks in flight), one session of the state kept
+// between passes (the file in memory, locked only inside each read or
+// write; or PostgreSQL, shared with other replicas, each check's slot
+// run by one of them), /metrics, /healthz and /readyz, a reload on SIGHUP
+// that keeps the old configuration when the new one is bad, and a
+// graceful stop that lets in-flight checks finish and saves the state.
 package serve
 
 import (
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,11 +51,24 @@ type Server struct {
 	// the configuration is validated with, except that "@every D" fires at
 	// the multiples of D since the Unix epoch (see slots.go).
 	Schedules cron.ScheduleParser
+	// Shared is set when other replicas share the state (PostgreSQL):
+	// /metrics then shows every check as the state holds it, read at
+	// scrape time at most once per SharedEvery (see refresh).
+	Shared bool
 
 	configListen string // metrics.listen of the configuration loaded last
 	ready        atomic.Bool
 	runCtx       context.Context
+	current      atomic.Pointer[job.Job] // the job of the configuration that runs
+	sharedMu     sync.Mutex
+	sharedAt     time.Time // when /metrics last read the shared state
 }
+
+// SharedEvery is how long /metrics reuses the shared state it read: a
+// scrape every few seconds from several Prometheus servers costs one
+// snapshot, and a check's series are at most this much older than the
+// store.
+const SharedEvery = 5 * time.Second
 
 // Run serves until ctx is cancelled (SIGTERM, SIGINT), then stops gracefully.
 func (s *Server) Run(ctx context.Context) error {
@@ -67,6 +83,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.current.Store(j)
 	listener, err := net.Listen("tcp", s.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Listen, err)
@@ -92,7 +109,7 @@ func (s *Server) Run(ctx context.Context) error {
 				s.Logger.Error("first pass panicked; the schedules start anyway", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			}
 		}()
-		s.pass(j, nil)
+		s.firstPass(j)
 	}()
 	var sched *cron.Cron
 	select {
@@ -108,6 +125,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-s.Reload:
 			if next, nextJob := s.reload(sched, j); next != nil {
 				sched, j = next, nextJob
+				s.current.Store(j)
 			}
 		}
 	}
@@ -158,7 +176,11 @@ func (s *Server) grace() time.Duration {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelError)}))
+	metricsHandler := promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelError)})
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		s.refresh(r.Context())
+		metricsHandler.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -197,7 +219,7 @@ func (s *Server) schedule(j *job.Job) *cron.Cron {
 		entry := cron.NewChain(
 			cron.SkipIfStillRunning(skipCounter{s: s, checks: g.names}),
 			cron.Recover(cronLogger{s.Logger}),
-		).Then(cron.FuncJob(func() { s.pass(j, g.names) }))
+		).Then(cron.FuncJob(func() { s.pass(j, s.won(j, g.names, sched, time.Now())) }))
 		c.Schedule(sched, entry)
 	}
 	c.Start()
@@ -237,8 +259,98 @@ func parse(p cron.ScheduleParser, spec string) (sched cron.Schedule, err error) 
 	return p.Parse(spec)
 }
 
-// pass runs one pass of the given checks (nil: all).
+// firstPass runs every check whose current slot this replica wins: a
+// restart does not run again a slot another replica (or this one, before
+// it restarted) ran.
+func (s *Server) firstPass(j *job.Job) {
+	parser := s.Schedules
+	if parser == nil {
+		parser = slotParser{}
+	}
+	now := time.Now()
+	var won []string
+	for _, g := range groups(j.Config.Checks) {
+		sched, err := parse(parser, g.spec)
+		if err != nil {
+			won = append(won, g.names...) // not scheduled (see schedule): run once at least
+			continue
+		}
+		won = append(won, s.won(j, g.names, sched, now)...)
+	}
+	s.pass(j, won)
+}
+
+// won is those of names whose slot at now (see Slot) this replica won:
+// replicas that share the state run each check once per slot. A claim
+// that fails (PostgreSQL down) runs the check anyway: a check run twice
+// is better than one that on-call never hears about.
+func (s *Server) won(j *job.Job, names []string, sched cron.Schedule, now time.Time) []string {
+	slot := Slot(sched, now)
+	won := make([]bool, len(names))
+	// A claim is a round trip: a few at once (as many as the store has
+	// connections by default), or 10,000 checks wait seconds for theirs.
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(claimsInFlight, len(names)) {
+		wg.Go(func() {
+			for i := range next {
+				ok, err := j.ClaimSlot(s.runCtx, names[i], slot)
+				if err != nil {
+					s.Logger.Warn("cannot claim the check's slot; running it anyway", "check", names[i], "slot", slot, "error", err.Error())
+					ok = true
+				}
+				won[i] = ok
+			}
+		})
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := make([]string, 0, len(names))
+	for i, name := range names {
+		if won[i] {
+			out = append(out, name)
+		}
+	}
+	if len(out) < len(names) {
+		s.Logger.Debug("slot run by another replica", "checks", len(names)-len(out), "slot", slot)
+	}
+	return out
+}
+
+// claimsInFlight is how many slot claims a replica makes at once.
+const claimsInFlight = 4
+
+// refresh reads the shared state into the metrics (Shared), unless it
+// did within SharedEvery. A failed read leaves the series as they were:
+// this replica's passes still update its own.
+func (s *Server) refresh(ctx context.Context) {
+	j := s.current.Load()
+	if !s.Shared || j == nil {
+		return
+	}
+	s.sharedMu.Lock()
+	defer s.sharedMu.Unlock()
+	if time.Since(s.sharedAt) < SharedEvery {
+		return
+	}
+	rep, err := j.SharedReport(ctx)
+	if err != nil {
+		s.Logger.Warn("cannot read the shared state for /metrics; showing this replica's last passes", "error", err.Error())
+		return
+	}
+	s.sharedAt = time.Now()
+	s.Metrics.Shared(rep)
+}
+
+// pass runs one pass of the given checks; none is no pass at all (every
+// slot went to other replicas).
 func (s *Server) pass(j *job.Job, only []string) {
+	if len(only) == 0 {
+		return
+	}
 	rep := j.Run(s.runCtx, job.Options{Only: only})
 	if !rep.Delivered() {
 		s.Logger.Error("pass could not deliver everything; the next pass retries", "failures", rep.Failures)
@@ -262,7 +374,7 @@ func (s *Server) reload(old *cron.Cron, oldJob *job.Job) (*cron.Cron, *job.Job) 
 	if old != nil {
 		<-old.Stop().Done() // in-flight checks of the old configuration finish first
 	}
-	// The new job reads the state the old one saved, and takes its lock.
+	// The new job opens its own session of the state the old one saved.
 	if err := oldJob.Close(); err != nil {
 		s.Logger.Error("state not released cleanly", "error", err.Error())
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -15,12 +16,22 @@ import (
 // its lock and format unchanged. A session holds the file's lock from
 // Open to Close, so overlapping runs are serialized exactly as before;
 // leases live in memory, since only the lock's holder can claim.
+//
+// With LockPerCall (serve), a session holds the lock only inside each of
+// its calls, so that `tokenwatch silence add` and `status` work while the
+// daemon runs: each call re-reads the file when another process wrote it
+// since the session's own last write, and the in-memory leases still
+// protect claims within the process (the only one that delivers).
 type File struct {
 	Path string
-	// Wait is how long Open waits for another run's lock; 0 means 5s.
+	// Wait is how long Open (and, with LockPerCall, every call) waits for
+	// another process's lock; 0 means 5s.
 	Wait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LockPerCall takes the lock inside each call instead of from Open to
+	// Close.
+	LockPerCall bool
 }
 
 var _ Store = (*File)(nil)
@@ -53,15 +64,41 @@ func (s *File) Open(ctx context.Context) (Session, error) {
 		st.Close()
 		return nil, err
 	}
-	sess := &fileSession{store: st, f: f, now: s.now, boxes: map[string][]*entry{},
-		info: Info{Corruption: corrupt, MigratedFrom: st.MigratedFrom, Backup: st.Backup}}
+	sess := newFileSession(f, s.now)
+	sess.info = Info{Corruption: corrupt, MigratedFrom: st.MigratedFrom, Backup: st.Backup}
+	// Until its first save, a file that was migrated, moved aside or not
+	// read is not what the session holds.
+	sess.dirty = err != nil || st.MigratedFrom != 0 || corrupt != nil
+	if !s.LockPerCall {
+		sess.store = st
+		return sess, err
+	}
+	sess.file, sess.broken = s, err
+	sess.seen = stat(s.Path)
+	st.Close()
+	return sess, err
+}
+
+// Memory is a session over f that keeps every change in memory and
+// writes nothing: a pass decides and delivers from it when the state
+// cannot be written (PostgreSQL down, a state file that cannot be
+// locked), so that on-call still hears.
+func Memory(f *state.File, now func() time.Time) Session {
+	if now == nil {
+		now = time.Now
+	}
+	return newFileSession(f, now)
+}
+
+func newFileSession(f *state.File, now func() time.Time) *fileSession {
+	sess := &fileSession{f: f, now: now, boxes: map[string][]*entry{}}
 	for notifier, box := range f.Outboxes {
 		for _, p := range box {
 			sess.nextID++
 			sess.boxes[notifier] = append(sess.boxes[notifier], &entry{id: sess.nextID, p: p})
 		}
 	}
-	return sess, err
+	return sess
 }
 
 // Snapshot reads the file without its lock (state.Peek).
@@ -71,7 +108,7 @@ func (s *File) Snapshot(ctx context.Context) (*state.File, error) {
 	case err != nil:
 		return nil, err
 	case corrupt != nil:
-		return nil, fmt.Errorf("read state %s: corrupt: %s", s.Path, corrupt.Reason)
+		return nil, &CorruptError{Path: s.Path, Corruption: corrupt}
 	}
 	return f, nil
 }
@@ -106,8 +143,19 @@ func (s *File) Close() error { return nil }
 
 // fileSession is the file in memory, locked, saved after every change.
 type fileSession struct {
-	mu    sync.Mutex
+	mu sync.Mutex
+	// store is the file, locked from Open to Close; nil with LockPerCall
+	// (file is set, and each call locks) and in memory (nothing is saved).
 	store *state.Store
+	file  *File
+	// seen is the file as this session last read or wrote it (LockPerCall):
+	// another one there was written by another process. broken is why the
+	// file must not be replaced (it could not be read).
+	seen   os.FileInfo
+	broken error
+	// dirty is set while the session holds what its file does not (a save
+	// failed, or the file could not be read as it is).
+	dirty bool
 	// f holds the records and file-level fields; its Outboxes are rebuilt
 	// from boxes whenever a decision or a save needs them.
 	f      *state.File
@@ -133,6 +181,11 @@ func (s *fileSession) Info() Info { return s.info }
 func (s *fileSession) Decide(ctx context.Context, scope Scope, fn func(*state.File) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	release, err := s.begin()
+	if err != nil {
+		return err
+	}
+	defer release()
 	before := map[string][]Keyed{}
 	for notifier, box := range s.boxes {
 		for _, e := range box {
@@ -143,21 +196,41 @@ func (s *fileSession) Decide(ctx context.Context, scope Scope, fn func(*state.Fi
 			before[notifier] = append(before[notifier], k)
 		}
 	}
-	saved, err := encodeFile(s.f)
-	if err != nil {
-		return err
+	// Undoing a failed decision reads the file again when it holds what
+	// the session does; only a session ahead of its file (in memory, or
+	// after a failed save) keeps a copy first: at 10,000 checks, the copy
+	// cost a pass a quarter of its memory.
+	var saved []byte
+	if s.store == nil || s.dirty {
+		if saved, err = encodeFile(s.f); err != nil {
+			return err
+		}
 	}
 	s.f.Outboxes = s.outboxes()
 	if err := fn(s.f); err != nil {
-		if restored, rerr := decodeFile(saved); rerr == nil {
-			s.f = restored
-		}
+		s.undo(saved)
 		return err
 	}
 	if err := s.rebox(before); err != nil {
 		return err
 	}
 	return s.save()
+}
+
+// undo puts the state back as it was before a failed decision: from
+// saved, or else from the file, which holds it (see Decide). The
+// outboxes live in boxes, which a decision does not touch until it
+// succeeds.
+func (s *fileSession) undo(saved []byte) {
+	if saved != nil {
+		if restored, err := decodeFile(saved); err == nil {
+			s.f = restored
+		}
+		return
+	}
+	if f, _, err := s.store.Load(s.now()); err == nil {
+		s.f = f
+	}
 }
 
 // rebox takes the outboxes a decision left in s.f back into boxes,
@@ -191,7 +264,11 @@ func (s *fileSession) rebox(before map[string][]Keyed) error {
 func (s *fileSession) Update(ctx context.Context, fn func(*state.File) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var err error
+	release, err := s.begin()
+	if err != nil {
+		return err
+	}
+	defer release()
 	s.fileLevel(func(v *state.File) { err = fn(v) })
 	if err != nil {
 		return err
@@ -214,6 +291,11 @@ func (s *fileSession) fileLevel(fn func(*state.File)) {
 func (s *fileSession) Claim(ctx context.Context, notifier, owner string, lease time.Duration) ([]Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	release, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	now := s.now()
 	seen := map[string]bool{}
 	var out []Message
@@ -226,7 +308,13 @@ func (s *fileSession) Claim(ctx context.Context, notifier, owner string, lease t
 			continue // being delivered: the check's later messages wait
 		}
 		e.owner, e.until = owner, now.Add(lease)
-		out = append(out, Message{ID: e.id, Notifier: notifier, Pending: e.p})
+		m := Message{ID: e.id, Notifier: notifier, Pending: e.p}
+		if rec := s.f.Checks[e.p.Check]; rec != nil {
+			if t, ok := rec.Thread(notifier); ok {
+				m.Thread = &t
+			}
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -235,6 +323,11 @@ func (s *fileSession) Claim(ctx context.Context, notifier, owner string, lease t
 func (s *fileSession) Ack(ctx context.Context, m Message, thread *state.Thread, fn func(*state.File)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	release, err := s.begin()
+	if err != nil {
+		return err
+	}
+	defer release()
 	box := s.boxes[m.Notifier]
 	if i := slices.IndexFunc(box, func(e *entry) bool { return e.id == m.ID }); i >= 0 {
 		s.boxes[m.Notifier] = slices.Delete(box, i, i+1)
@@ -250,6 +343,11 @@ func (s *fileSession) Ack(ctx context.Context, m Message, thread *state.Thread, 
 func (s *fileSession) Nack(ctx context.Context, m Message, reason string, fn func(*state.File)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	release, err := s.begin()
+	if err != nil {
+		return err
+	}
+	defer release()
 	for _, e := range s.boxes[m.Notifier] {
 		if e.id == m.ID {
 			e.p.Attempts++
@@ -261,8 +359,13 @@ func (s *fileSession) Nack(ctx context.Context, m Message, reason string, fn fun
 	return s.save()
 }
 
-// Close releases the lock.
-func (s *fileSession) Close() error { return s.store.Close() }
+// Close releases the lock, if the session holds it.
+func (s *fileSession) Close() error {
+	if s.store == nil || s.file != nil {
+		return nil
+	}
+	return s.store.Close()
+}
 
 // outboxes is boxes as state.File holds them.
 func (s *fileSession) outboxes() map[string][]state.Pending {
@@ -275,10 +378,111 @@ func (s *fileSession) outboxes() map[string][]state.Pending {
 	return out
 }
 
-// save writes the file as it is in memory.
+// save writes the file as it is in memory: to the store the call holds
+// (see begin), or nowhere in memory. A failure is ErrUnsaved: the change
+// is kept in memory, and the session goes on from it.
 func (s *fileSession) save() error {
 	s.f.Outboxes = s.outboxes()
-	return s.store.Save(s.f)
+	if s.store == nil {
+		return nil
+	}
+	if s.broken != nil {
+		s.dirty = true
+		return fmt.Errorf("%w: %w", ErrUnsaved, s.broken)
+	}
+	if err := s.store.Save(s.f); err != nil {
+		s.dirty = true
+		return fmt.Errorf("%w: %w", ErrUnsaved, err)
+	}
+	s.dirty = false
+	if s.file != nil {
+		s.seen = stat(s.file.Path)
+	}
+	return nil
+}
+
+// begin prepares one call. With LockPerCall it takes the file's lock for
+// the call, and first reads the file again when another process wrote it
+// since this session last did (a silence added meanwhile); release lets
+// the lock go. Otherwise the session's lock (or none, in memory) serves.
+func (s *fileSession) begin() (release func(), err error) {
+	if s.file == nil {
+		return func() {}, nil
+	}
+	st, err := state.Open(s.file.Path, s.file.wait())
+	if err != nil {
+		return nil, err
+	}
+	if cur := stat(s.file.Path); !sameFile(cur, s.seen) {
+		if err := s.reload(st); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	s.store = st
+	return func() {
+		s.store = nil
+		st.Close()
+	}, nil
+}
+
+// reload takes in the file another process wrote: its records and
+// file-level fields replace the session's, and its outboxes keep the IDs
+// and leases of the messages the session already held (see Match). A
+// file that was removed, or became corrupt, is not taken: the session's
+// own state is the best there is, and the next save writes it back.
+func (s *fileSession) reload(st *state.Store) error {
+	if stat(s.file.Path) == nil {
+		s.broken = nil // removed: the next save writes it again
+		return nil
+	}
+	f, corrupt, err := st.Load(s.now())
+	switch {
+	case err != nil:
+		// Not a state this process can read: the session goes on in
+		// memory, and its saves fail rather than replace it.
+		s.broken, s.dirty = err, true
+		return nil
+	case corrupt != nil:
+		s.broken, s.seen, s.dirty = nil, nil, true
+		return nil
+	}
+	s.broken = nil
+	before := map[string][]Keyed{}
+	for notifier, box := range s.boxes {
+		for _, e := range box {
+			k, err := keyed(e.id, e.p)
+			if err != nil {
+				return err
+			}
+			before[notifier] = append(before[notifier], k)
+		}
+	}
+	s.f = f
+	if err := s.rebox(before); err != nil {
+		return err
+	}
+	s.seen = stat(s.file.Path)
+	return nil
+}
+
+// stat is the file at path, nil when there is none.
+func stat(path string) os.FileInfo {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	return fi
+}
+
+// sameFile reports whether a and b are the same write of a file: the
+// state is replaced by a rename on every save, so another process's save
+// is another file (or, should the inode be reused, another time or size).
+func sameFile(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
 // complete reports whether a thread names both its channel and its

@@ -17,6 +17,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/state"
@@ -113,6 +114,22 @@ type Message struct {
 	ID       int64
 	Notifier string
 	state.Pending
+	// Thread is the check's thread at the notifier when it was claimed
+	// (nil: none yet): a message about an incident is posted in it, and an
+	// alert delivered by another replica since the decision may have
+	// opened it.
+	Thread *state.Thread
+}
+
+// CorruptError is the file store's Snapshot error for a file that is not
+// a state: what was found, for the notice that says so.
+type CorruptError struct {
+	Path       string
+	Corruption *state.Corruption
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("read state %s: corrupt: %s", e.Path, e.Corruption.Reason)
 }
 
 var (
@@ -122,4 +139,8 @@ var (
 	// ErrLocked is returned when another run holds the state for longer
 	// than the store waits.
 	ErrLocked = state.ErrLocked
+	// ErrUnsaved is returned by a file session whose change was made in
+	// memory but could not be written: the session goes on from it (its
+	// next calls see the change), and the pass reports the state unsaved.
+	ErrUnsaved = errors.New("state not saved")
 )

@@ -67,7 +67,7 @@ func enqueueAll(t testing.TB, s *Store, checkNames []string, perCheck int, at ti
 func TestSlotsRunOncePerSlot(t *testing.T) {
 	clock := testkit.NewClock()
 	rs := replicas(t, pgtestDSN(t), 5, clock)
-	base := store.EverySlot(time.Minute, clock.Now())
+	base := clock.Now().Truncate(time.Minute)
 	winners := make([]atomic.Int32, 100)
 	var passes atomic.Int32
 	var wg sync.WaitGroup

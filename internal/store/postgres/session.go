@@ -89,7 +89,8 @@ func (ss *session) Claim(ctx context.Context, notifier, owner string, lease time
 				FOR UPDATE OF o SKIP LOCKED)
 			UPDATE tokenwatch_outbox o SET lease_owner = $2, lease_until = $4, claims = claims + 1
 			FROM free WHERE o.id = free.id
-			RETURNING o.id, o.message::text`, notifier, owner, now, now.Add(lease))
+			RETURNING o.id, o.message::text,
+				(SELECT r.record->'threads'->>$1 FROM tokenwatch_records r WHERE r.name = o.check_name)`, notifier, owner, now, now.Add(lease))
 		if err != nil {
 			return err
 		}
@@ -97,11 +98,19 @@ func (ss *session) Claim(ctx context.Context, notifier, owner string, lease time
 		for rows.Next() {
 			m := store.Message{Notifier: notifier}
 			var raw string
-			if err := rows.Scan(&m.ID, &raw); err != nil {
+			var thread *string
+			if err := rows.Scan(&m.ID, &raw, &thread); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(raw), &m.Pending); err != nil {
 				return err
+			}
+			if thread != nil {
+				// The check's thread, for the message to be posted in.
+				m.Thread = &state.Thread{}
+				if err := json.Unmarshal([]byte(*thread), m.Thread); err != nil {
+					return err
+				}
 			}
 			out = append(out, m)
 		}

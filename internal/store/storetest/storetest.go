@@ -339,6 +339,10 @@ func testAckKeepsThread(t *testing.T, e *env) {
 	// An incomplete thread is not kept: a reply into it would fail.
 	e.decide(s, store.Scope{Checks: []string{"a"}}, func(f *state.File) { enqueue(f, "slack", msg("a", alert.KindResolved, now)) })
 	m = e.claim(s, "slack", "r1", time.Minute)
+	// The next message is claimed with the thread it belongs in.
+	if m[0].Thread == nil || *m[0].Thread != *thread {
+		t.Errorf("claimed with thread %+v, want %+v", m[0].Thread, *thread)
+	}
 	if err := s.Ack(e.ctx, m[0], &state.Thread{Channel: "C0"}, func(*state.File) {}); err != nil {
 		t.Fatal(err)
 	}
