@@ -143,7 +143,7 @@ func silenceAdd(ctx context.Context, cfg *config.Config, f silenceFlags, args []
 	code := changeState(ctx, cfg, f.wait, "silence add", stderr, scrub, func(st *state.File, now time.Time) (int, error) {
 		st.PruneSilences(now)
 		// A secret pasted into the reason is not kept: the state holds none.
-		s, err := st.AddSilence(names, now.Add(d), scrub.Scrub(f.reason), scrub.Scrub(by), now)
+		s, err := st.AddSilence(names, silenceEnd(now, d), scrub.Scrub(f.reason), scrub.Scrub(by), now)
 		if err != nil {
 			return exitUsage, err
 		}
@@ -155,7 +155,7 @@ func silenceAdd(ctx context.Context, cfg *config.Config, f silenceFlags, args []
 	}
 	// The id alone on the first line, for scripts: id=$(tokenwatch silence add ... | head -1).
 	fmt.Fprintln(stdout, added.ID)
-	until := added.Until.Round(time.Minute) // to the minute, as status shows it
+	until := added.Until
 	fmt.Fprintf(stdout, "silenced %s for %s, until %s (%s local): %s\n", strings.Join(added.Checks, ", "),
 		notify.Printable(f.duration), until.Format("2006-01-02 15:04 UTC"),
 		until.Local().Format("2006-01-02 15:04 MST"), notify.Printable(added.Reason))
@@ -338,4 +338,15 @@ func quoteAll(names []string) []string {
 		out[i] = strconv.Quote(n)
 	}
 	return out
+}
+
+// silenceEnd is when a silence for d from now ends: on a whole minute (a
+// few seconds early), so that every place that shows it to the minute,
+// status and the messages alike, shows the same time.
+func silenceEnd(now time.Time, d time.Duration) time.Time {
+	until := now.Add(d)
+	if whole := until.Truncate(time.Minute); whole.After(now) {
+		return whole
+	}
+	return until
 }

@@ -52,7 +52,7 @@ func TestSilenceRoundTrip(t *testing.T) {
 		t.Fatalf("list: %+v; want the fixture's silence and %s", list.Silences, id)
 	}
 	until, err := time.Parse(time.RFC3339, added.Until)
-	if err != nil || until.Before(before.Add(2*time.Hour).Truncate(time.Second)) || until.After(time.Now().Add(2*time.Hour)) {
+	if err != nil || until.Before(before.Add(2*time.Hour).Truncate(time.Minute)) || until.After(time.Now().Add(2*time.Hour)) {
 		t.Errorf("until %q (%v), want two hours from the add", added.Until, err)
 	}
 	if strings.Join(added.Checks, ",") != "courier-main,partner-beta" || added.Reason != "courier maintenance" || added.By != "bob" {
@@ -107,8 +107,8 @@ func TestSilenceAddFlagOrders(t *testing.T) {
 	if err != nil || len(f.Silences) != 3 {
 		t.Fatalf("silences: %+v %v", f.Silences, err)
 	}
-	if d := f.Silences[1].Until.Sub(f.Silences[1].Created); d != 72*time.Hour {
-		t.Errorf("--for=3d lasts %s", d)
+	if d := f.Silences[1].Until.Sub(f.Silences[1].Created); d > 72*time.Hour || d <= 72*time.Hour-time.Minute || f.Silences[1].Until.Second() != 0 {
+		t.Errorf("--for=3d lasts %s, until %s: want 3 days, ending on the whole minute before", d, f.Silences[1].Until)
 	}
 	if got := strings.Join(f.Silences[2].Checks, ","); got != "courier-main,partner-acme" {
 		t.Errorf("two positional names: %s", got)
@@ -294,5 +294,21 @@ func TestSilenceAcrossRuns(t *testing.T) {
 	decodeStrict(t, stdout, &st)
 	if c := st.Checks[0]; c.Alert == nil || c.Alert.Outcome != "forbidden" || c.SilencedUntil != nil {
 		t.Errorf("status after the alert: %+v", c)
+	}
+}
+
+func TestSilenceEndsOnAWholeMinute(t *testing.T) {
+	now := time.Date(2026, 11, 22, 7, 47, 50, 0, time.UTC)
+	for _, tc := range []struct {
+		d    time.Duration
+		want time.Time
+	}{
+		{time.Hour, time.Date(2026, 11, 22, 8, 47, 0, 0, time.UTC)},
+		{30 * 24 * time.Hour, time.Date(2026, 12, 22, 7, 47, 0, 0, time.UTC)},
+		{5 * time.Second, now.Add(5 * time.Second)}, // no whole minute after now: as asked
+	} {
+		if got := silenceEnd(now, tc.d); !got.Equal(tc.want) {
+			t.Errorf("silenceEnd(%s) = %s, want %s", tc.d, got, tc.want)
+		}
 	}
 }
