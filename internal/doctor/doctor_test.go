@@ -417,21 +417,24 @@ func TestCheckHostCertificates(t *testing.T) {
 		url      *url.URL
 		caFile   string
 		insecure bool
+		warn     time.Duration // the checks' tls_warn_before; 0: the default
 		want     Result
 		says     string
 	}{
-		{"valid", valid, p.caFile, false, OK, "an IP address; TLS ok, certificate valid until 2027-02-19 (90 days left)"},
-		{"valid, by name", &onLocalhost, p.caFile, false, OK, "resolves ("},
-		{"5 days left", soon, p.caFile, false, Warn, "the certificate expires 2026-11-26, in 5 days: renew it"},
-		{"expired", expired, p.caFile, false, Fail, "certificate expired on 2026-11-19 (2 days ago)"},
-		{"not yet valid", future, p.caFile, false, Fail, "not valid before 2026-11-24"},
-		{"untrusted without the check's ca_file", valid, "", false, Fail, "certificate not trusted: x509: "},
-		{"insecure_skip_verify", valid, "", true, Warn, "not verified (insecure_skip_verify); expires 2027-02-19, 90 days left"},
-		{"expired even when not verified", expired, "", true, Fail, "expired"},
+		{"valid", valid, p.caFile, false, 0, OK, "an IP address; TLS ok, certificate valid until 2027-02-19 (90 days left)"},
+		{"valid, by name", &onLocalhost, p.caFile, false, 0, OK, "resolves ("},
+		{"5 days left", soon, p.caFile, false, 0, Warn, "the certificate expires 2026-11-26, in 5 days: renew it"},
+		{"expired", expired, p.caFile, false, 0, Fail, "certificate expired on 2026-11-19 (2 days ago)"},
+		{"not yet valid", future, p.caFile, false, 0, Fail, "not valid before 2026-11-24"},
+		{"untrusted without the check's ca_file", valid, "", false, 0, Fail, "certificate not trusted: x509: "},
+		{"insecure_skip_verify", valid, "", true, 0, Warn, "not verified (insecure_skip_verify); expires 2027-02-19, 90 days left"},
+		{"expired even when not verified", expired, "", true, 0, Fail, "expired"},
+		{"5 days left under a tls_warn_before of 72h", soon, p.caFile, false, 72 * time.Hour, OK, "TLS ok, certificate valid until 2026-11-26"},
+		{"90 days left under a tls_warn_before of 100 days", valid, p.caFile, false, 2400 * time.Hour, Warn, "in 90 days: renew it"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, detail := CheckHost(context.Background(), Host{URL: tc.url, CAFile: tc.caFile, InsecureSkipVerify: tc.insecure, Now: clock.Now})
+			r, detail := CheckHost(context.Background(), Host{URL: tc.url, CAFile: tc.caFile, InsecureSkipVerify: tc.insecure, Now: clock.Now, WarnBefore: tc.warn})
 			if r != tc.want || !strings.Contains(detail, tc.says) {
 				t.Errorf("got %s %q, want %s containing %q", r, detail, tc.want, tc.says)
 			}

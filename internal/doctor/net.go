@@ -58,9 +58,13 @@ type Host struct {
 	InsecureSkipVerify bool
 	// Now is the clock certificates are judged by.
 	Now func() time.Time
+	// WarnBefore is the tls_warn_before of the checks that use the host
+	// (the longest, when they differ); 0 means CertWarnBefore.
+	WarnBefore time.Duration
 }
 
-// CertWarnBefore is how close to its expiry a certificate gets a warn.
+// CertWarnBefore is how close to its expiry a certificate gets a warn
+// when no tls_warn_before says otherwise (its default).
 const CertWarnBefore = 14 * 24 * time.Hour
 
 // CheckHost resolves h and, for https, reads and judges its certificate.
@@ -93,7 +97,11 @@ func CheckHost(ctx context.Context, h Host) (Result, string) {
 		}
 		roots = tr.TLSClientConfig.RootCAs
 	}
-	r, detail := certVerdict(leaf, x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: intermediates}, h.InsecureSkipVerify, h.Now())
+	warn := h.WarnBefore
+	if warn <= 0 {
+		warn = CertWarnBefore
+	}
+	r, detail := certVerdict(leaf, x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: intermediates}, h.InsecureSkipVerify, h.Now(), warn)
 	return r, resolved + "; " + detail
 }
 
@@ -129,9 +137,10 @@ func handshake(ctx context.Context, u *url.URL) (*x509.Certificate, *x509.CertPo
 }
 
 // certVerdict judges a leaf certificate at now: expired or not yet valid,
-// untrusted or for another host is a fail; under CertWarnBefore left, or
-// not verified at all (insecure_skip_verify), a warn.
-func certVerdict(leaf *x509.Certificate, opts x509.VerifyOptions, insecure bool, now time.Time) (Result, string) {
+// untrusted or for another host is a fail; under warnBefore left (the
+// checks' tls_warn_before), or not verified at all (insecure_skip_verify),
+// a warn.
+func certVerdict(leaf *x509.Certificate, opts x509.VerifyOptions, insecure bool, now time.Time, warnBefore time.Duration) (Result, string) {
 	expiry := leaf.NotAfter.UTC().Format(time.DateOnly)
 	left := leaf.NotAfter.Sub(now)
 	switch {
@@ -146,7 +155,7 @@ func certVerdict(leaf *x509.Certificate, opts x509.VerifyOptions, insecure bool,
 	if _, err := leaf.Verify(opts); err != nil {
 		return Fail, "certificate not trusted: " + sanitize(err.Error())
 	}
-	if left < CertWarnBefore {
+	if left < warnBefore {
 		return Warn, fmt.Sprintf("TLS ok, but the certificate expires %s, in %d days: renew it", expiry, days(left))
 	}
 	return OK, fmt.Sprintf("TLS ok, certificate valid until %s (%d days left)", expiry, days(left))

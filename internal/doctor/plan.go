@@ -121,6 +121,7 @@ func endpoints(list []config.Check, now func() time.Time) []Probe {
 			order = append(order, key)
 		}
 		t.checks = append(t.checks, c.Name)
+		t.host.WarnBefore = max(t.host.WarnBefore, c.TLSWarnBefore)
 	}
 	probes := make([]Probe, 0, len(order))
 	for _, key := range order {
