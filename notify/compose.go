@@ -237,9 +237,7 @@ func ComposeSummary(ms []Message) Content {
 	if outages > credentials {
 		c.Sections = append(c.Sections, Section{Lines: []Line{{Prose("Most of these are outages. When many endpoints fail at once, suspect our own egress, DNS or proxy before the partners.")}}})
 	}
-	if slices.IndexFunc(ms, func(m Message) bool { return m.Kind != alert.KindResolved }) < 0 {
-		c.Tone = Recovered // resolutions only: no siren
-	}
+	c.Tone = summaryTone(ms)
 	c.Footer = Line{Prose("tokenwatch · "), {Text: "tokenwatch status", Style: Code}, Prose(" shows every check (it checks and sends nothing)")}
 	return c
 }
@@ -287,4 +285,21 @@ func withSettled(c Content, d alert.Decision) Content {
 	c.Notes = append(c.Notes, Note{Kind: NoteSettled, Line: Line{Prose(fmt.Sprintf(
 		"No longer flapping: its outcome has held for %s, so this is where it settled; alerts and resolutions follow the usual rules again.", Duration(d.FlapWindow)))}})
 	return c
+}
+
+// summaryTone is the siren only when something in the summary fails now:
+// resolutions alone are good news, and rotate or tls_expiry notices are
+// warnings about credentials that still work.
+func summaryTone(ms []Message) Tone {
+	tone := Recovered
+	for _, m := range ms {
+		switch m.Kind {
+		case alert.KindResolved:
+		case alert.KindRotate, alert.KindTLSExpiry, alert.KindNotice:
+			tone = Warning
+		default:
+			return Critical
+		}
+	}
+	return tone
 }

@@ -14,7 +14,11 @@ func TestSummaryTone(t *testing.T) {
 	if tone := ComposeSummary([]Message{resolved, resolved}).Tone; tone != Recovered {
 		t.Errorf("resolutions only: tone %v, want Recovered", tone)
 	}
-	if tone := ComposeSummary([]Message{resolved, failing}).Tone; tone != Critical {
+	rotate := Message{Decision: alert.Decision{Kind: alert.KindRotate, Check: "c", Outcome: checks.OK}}
+	if tone := ComposeSummary([]Message{rotate, resolved}).Tone; tone != Warning {
+		t.Errorf("rotate notices: tone %v, want Warning", tone)
+	}
+	if tone := ComposeSummary([]Message{resolved, rotate, failing}).Tone; tone != Critical {
 		t.Errorf("with an alert: tone %v, want Critical", tone)
 	}
 }
