@@ -148,6 +148,28 @@ func loadStateConfig(path string, stderr io.Writer) (*config.Config, config.Prob
 	return bare, bareProblems
 }
 
+// configLoader loads a command's configuration: loadConfig, or
+// loadStateConfig for the commands that go on without secrets.
+type configLoader func(path string, stderr io.Writer) (*config.Config, config.Problems)
+
+// setup is the start of every command that reads a configuration: it loads
+// the configuration with load, builds the logger that scrubs its secrets,
+// and logs its warnings. ok is false when the command should exit with
+// exitUsage, the problem already said on stderr ("tokenwatch <name>: ...").
+func (c *commonFlags) setup(name string, load configLoader, stderr io.Writer) (cfg *config.Config, logger *slog.Logger, scrub *secret.Scrubber, ok bool) {
+	cfg, problems := load(c.config, stderr)
+	if cfg == nil {
+		return nil, nil, nil, false
+	}
+	logger, scrub, err := newLogger(cfg, c, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenwatch %s: %v\n", name, err)
+		return nil, nil, nil, false
+	}
+	logWarnings(logger, problems)
+	return cfg, logger, scrub, true
+}
+
 // logWarnings logs a configuration's warnings, every run: they are risks
 // someone chose (an http:// endpoint, TLS verification off) and should keep
 // seeing.

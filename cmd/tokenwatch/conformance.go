@@ -41,16 +41,10 @@ func cmdConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "tokenwatch conformance: name the checks to report on, like: tokenwatch conformance partner-acme")
 		return exitUsage
 	}
-	cfg, problems := loadConfig(common.config, stderr)
-	if cfg == nil {
+	cfg, _, scrub, ok := common.setup("conformance", loadConfig, stderr)
+	if !ok {
 		return exitUsage
 	}
-	logger, scrub, err := newLogger(cfg, &common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch conformance: %v\n", err)
-		return exitUsage
-	}
-	logWarnings(logger, problems)
 	if unknown := unknownChecks(cfg.Checks, names); len(unknown) > 0 {
 		fmt.Fprintf(stderr, "tokenwatch conformance: unknown check %q: the configuration has no check of that name\n", unknown[0])
 		return exitUsage

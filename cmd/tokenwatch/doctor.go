@@ -26,16 +26,10 @@ func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "tokenwatch doctor: --output %q: want text or json\n", *output)
 		return exitUsage
 	}
-	cfg, problems := loadConfig(common.config, stderr)
-	if cfg == nil {
+	cfg, _, scrub, ok := common.setup("doctor", loadConfig, stderr)
+	if !ok {
 		return exitUsage
 	}
-	logger, scrub, err := newLogger(cfg, &common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch doctor: %v\n", err)
-		return exitUsage
-	}
-	logWarnings(logger, problems)
 	items := doctor.Run(ctx, doctor.Plan(cfg, doctor.Options{}), doctor.Timeout)
 	// The probes name no secret; scrubbing is the second line, against a
 	// server that echoes what it was sent in an error.

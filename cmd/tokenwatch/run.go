@@ -40,8 +40,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenwatch run: --output %q: want text or json\n", *output)
 		return exitUsage
 	}
-	cfg, problems := loadConfig(common.config, stderr)
-	if cfg == nil {
+	cfg, logger, scrub, ok := common.setup("run", loadConfig, stderr)
+	if !ok {
 		return exitUsage
 	}
 	names := splitList(*only)
@@ -49,12 +49,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenwatch run: --only names checks that are not in %s: %v\n", cfg.File, unknown)
 		return exitUsage
 	}
-	logger, scrub, err := newLogger(cfg, &common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch run: %v\n", err)
-		return exitUsage
-	}
-	logWarnings(logger, problems)
 	st := jobStore(ctx, cfg, stateWaitRun, logger)
 	defer st.Close()
 	j, err := buildJob(cfg, st, metrics.New(cfg.Checks), logger, true)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -32,16 +31,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
-	cfg, problems := loadConfig(common.config, stderr)
-	if cfg == nil {
+	cfg, logger, scrub, ok := common.setup("serve", loadConfig, stderr)
+	if !ok {
 		return exitUsage
 	}
-	logger, scrub, err := newLogger(cfg, &common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch serve: %v\n", err)
-		return exitUsage
-	}
-	logWarnings(logger, problems)
 	if *listen == "" {
 		*listen = cfg.Metrics.Listen
 	}

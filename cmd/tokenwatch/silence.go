@@ -78,16 +78,10 @@ func cmdSilence(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "tokenwatch silence %s: %v\n", sub, err)
 		return exitUsage
 	}
-	cfg, problems := loadStateConfig(f.common.config, stderr)
-	if cfg == nil {
+	cfg, _, scrub, ok := f.common.setup("silence", loadStateConfig, stderr)
+	if !ok {
 		return exitUsage
 	}
-	logger, scrub, err := newLogger(cfg, &f.common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch silence: %v\n", err)
-		return exitUsage
-	}
-	logWarnings(logger, problems)
 	switch sub {
 	case "add":
 		return silenceAdd(ctx, cfg, f, rest, stdout, stderr, scrub)

@@ -57,16 +57,10 @@ func cmdState(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprint(stderr, "tokenwatch state import: --from is required: the state file to copy into PostgreSQL\n")
 		return exitUsage
 	}
-	cfg, problems := loadConfig(common.config, stderr)
-	if cfg == nil {
+	cfg, _, scrub, ok := common.setup("state", loadConfig, stderr)
+	if !ok {
 		return exitUsage
 	}
-	logger, scrub, err := newLogger(cfg, &common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch state: %v\n", err)
-		return exitUsage
-	}
-	logWarnings(logger, problems)
 	if cfg.State.Postgres == nil {
 		fmt.Fprintf(stderr, "tokenwatch state import: %s keeps the state in the file %s: import copies a file into PostgreSQL, so set state.postgres there first\n", cfg.File, cfg.State.Path)
 		return exitUsage

@@ -38,16 +38,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "tokenwatch status: --output %q: want text or json\n", *output)
 		return exitUsage
 	}
-	cfg, problems := loadStateConfig(common.config, stderr)
-	if cfg == nil {
+	cfg, _, scrub, ok := common.setup("status", loadStateConfig, stderr)
+	if !ok {
 		return exitUsage
 	}
-	logger, scrub, err := newLogger(cfg, &common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenwatch status: %v\n", err)
-		return exitUsage
-	}
-	logWarnings(logger, problems)
 	st, err := readState(ctx, cfg)
 	if err != nil {
 		fail(stderr, scrub, "status: %v", err)

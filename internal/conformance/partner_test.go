@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,8 +91,8 @@ var ordersAPI = &checks.Verify{Path: "/api/v1/orders?limit=1", Method: http.Meth
 
 func TestPartnerReport(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	ca := newCA(t)
-	longCert, shortCert := ca.leaf(t, now.Add(400*24*time.Hour)), ca.leaf(t, now.Add(5*24*time.Hour))
+	ca := testkit.NewCA(t)
+	long, short := now.Add(400*24*time.Hour), now.Add(5*24*time.Hour)
 	type want map[string]Result
 	tests := []struct {
 		name   string
@@ -105,7 +104,7 @@ func TestPartnerReport(t *testing.T) {
 		// words are what some details must say.
 		words map[string]string
 	}{
-		{"follows the Yango document", yangoFake(), httpsLocalhost(longCert), ca.File, ordersAPI,
+		{"follows the Yango document", yangoFake(), httpsLocalhost(ca, long), ca.File, ordersAPI,
 			want{itemTokenRequest: Pass, itemMediaType: Pass, itemWrongSecret: Pass, itemMissingGrantType: Pass, itemHost: Pass, itemTLS: Pass, itemVerify: Pass},
 			map[string]string{
 				itemTokenRequest: `token issued, expires_in 300 s (HTTP 200, application/json, body "{\"access_token\":\"[redacted]\",\"expires_in\":300}")`,
@@ -120,7 +119,7 @@ func TestPartnerReport(t *testing.T) {
 			// A careless server quotes the secret it was sent.
 			noGrant: reply(400, "application/json", `{"error":"invalid_request","error_description":"grant_type missing for secret `+testSecret+`"}`),
 			api:     bearerAPI,
-		}, httpsLocalhost(longCert), ca.File, nil,
+		}, httpsLocalhost(ca, long), ca.File, nil,
 			want{itemTokenRequest: Warn, itemMediaType: Pass, itemWrongSecret: Warn, itemMissingGrantType: Pass, itemHost: Pass, itemTLS: Pass, itemVerify: Warn},
 			map[string]string{
 				itemTokenRequest:     "token issued without expires_in",
@@ -142,7 +141,7 @@ func TestPartnerReport(t *testing.T) {
 			wrongSecret: reply(400, "text/plain", `[{"code":400,"description":"client_secret is wrong"}]`),
 			noGrant:     reply(500, "text/plain", `NullPointerException`),
 			api:         bearerAPI,
-		}, httpsLocalhost(longCert), ca.File, ordersAPI,
+		}, httpsLocalhost(ca, long), ca.File, ordersAPI,
 			want{itemTokenRequest: Fail, itemMediaType: Fail, itemWrongSecret: Warn, itemMissingGrantType: Fail, itemHost: Pass, itemTLS: Pass, itemVerify: Fail},
 			map[string]string{
 				itemTokenRequest:     `the documented request got no token (bad_response): HTTP 200 but Content-Type is "text/plain", not application/json`,
@@ -151,21 +150,21 @@ func TestPartnerReport(t *testing.T) {
 				itemMissingGrantType: `got a server error: it wants a 4xx (HTTP 500, text/plain, body "NullPointerException")`,
 				itemVerify:           "not tested: the documented request got no usable token",
 			}},
-		{"on an IP address", yangoFake(), httpsIP(longCert), ca.File, ordersAPI,
+		{"on an IP address", yangoFake(), httpsIP(ca, long), ca.File, ordersAPI,
 			want{itemTokenRequest: Pass, itemMediaType: Pass, itemWrongSecret: Pass, itemMissingGrantType: Pass, itemHost: Fail, itemTLS: Pass, itemVerify: Pass},
 			map[string]string{itemHost: "host 127.0.0.1 is an IP address: the Yango document supports domain names only"}},
-		{"certificate 5 days from expiry", yangoFake(), httpsLocalhost(shortCert), ca.File, ordersAPI,
+		{"certificate 5 days from expiry", yangoFake(), httpsLocalhost(ca, short), ca.File, ordersAPI,
 			want{itemTokenRequest: Pass, itemMediaType: Pass, itemWrongSecret: Pass, itemMissingGrantType: Pass, itemHost: Pass, itemTLS: Warn, itemVerify: Pass},
 			map[string]string{itemTLS: "expires " + now.Add(5*24*time.Hour).UTC().Format(time.DateOnly) + ", in 5 days (under tls_warn_before, 14 days): renew it"}},
-		{"expired certificate", yangoFake(), httpsLocalhost(ca.leaf(t, now.Add(-time.Minute))), ca.File, ordersAPI,
+		{"expired certificate", yangoFake(), httpsLocalhost(ca, now.Add(-time.Minute)), ca.File, ordersAPI,
 			want{itemTokenRequest: Fail, itemMediaType: Fail, itemWrongSecret: Fail, itemMissingGrantType: Fail, itemHost: Pass, itemTLS: Fail, itemVerify: Fail},
 			map[string]string{itemTLS: "no certificate checked: the documented request got no answer: TLS: invalid certificate: x509: certificate has expired"}},
-		{"certificate of an unknown authority", yangoFake(), httpsLocalhost(longCert), "", ordersAPI,
+		{"certificate of an unknown authority", yangoFake(), httpsLocalhost(ca, long), "", ordersAPI,
 			want{itemTokenRequest: Fail, itemMediaType: Fail, itemWrongSecret: Fail, itemMissingGrantType: Fail, itemHost: Pass, itemTLS: Fail, itemVerify: Fail},
 			map[string]string{itemTLS: "TLS: certificate signed by an unknown authority"}},
 		{"API rejects the tokens it issues", &partnerFake{
 			token: reply(200, "application/vnd.partner+json", `{"access_token":"`+testIssued+`","expires_in":3600}`), wrongSecret: yangoError, noGrant: yangoError, api: echoingAPI,
-		}, httpsLocalhost(longCert), ca.File, ordersAPI,
+		}, httpsLocalhost(ca, long), ca.File, ordersAPI,
 			want{itemTokenRequest: Pass, itemMediaType: Warn, itemWrongSecret: Pass, itemMissingGrantType: Pass, itemHost: Pass, itemTLS: Pass, itemVerify: Fail},
 			map[string]string{
 				itemMediaType: "the answer is application/vnd.partner+json, a JSON type but not the application/json the document names",
@@ -258,13 +257,19 @@ func TestPartnerTextReportGolden(t *testing.T) {
 	golden(t, "partner-rfc6749.txt", strings.ReplaceAll(b.String(), strings.TrimPrefix(host, "http://localhost"), ":PORT"))
 }
 
-// Hosts for the fakes: each starts the fake and returns the check's host.
-func httpsLocalhost(cert tls.Certificate) func(*testing.T, http.Handler) string {
-	return func(t *testing.T, h http.Handler) string { return onLocalhost(serveTLS(t, h, cert)) }
+// Hosts for the fakes: each starts the fake and returns the check's host;
+// over https, with a leaf of ca's that expires at notAfter.
+func httpsLocalhost(ca *testkit.CA, notAfter time.Time) func(*testing.T, http.Handler) string {
+	return func(t *testing.T, h http.Handler) string {
+		url, _ := ca.Serve(t, time.Now().Add(-time.Hour), notAfter, h)
+		return url
+	}
 }
 
-func httpsIP(cert tls.Certificate) func(*testing.T, http.Handler) string {
-	return func(t *testing.T, h http.Handler) string { return serveTLS(t, h, cert).URL }
+func httpsIP(ca *testkit.CA, notAfter time.Time) func(*testing.T, http.Handler) string {
+	return func(t *testing.T, h http.Handler) string {
+		return strings.Replace(httpsLocalhost(ca, notAfter)(t, h), "localhost", "127.0.0.1", 1)
+	}
 }
 
 func httpLocalhost(t *testing.T, h http.Handler) string { return onLocalhost(serveHTTP(t, h)) }
@@ -312,7 +317,7 @@ func TestEveryIssuedTokenIsScrubbed(t *testing.T) {
 // says so rather than vouching for the certificate.
 func TestPartnerCertificateNotVerified(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	host := httpsLocalhost(newCA(t).leaf(t, now.Add(400*24*time.Hour)))(t, yangoFake())
+	host := httpsLocalhost(testkit.NewCA(t), now.Add(400*24*time.Hour))(t, yangoFake())
 	c := partnerCheck(t, host, "", ordersAPI)
 	rt, err := checks.NewTransport(checks.TLSOptions{InsecureSkipVerify: true})
 	if err != nil {

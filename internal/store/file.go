@@ -179,22 +179,14 @@ func (s *fileSession) Info() Info { return s.info }
 // file holds in memory anyway). On an error from fn, the state is
 // restored as it was.
 func (s *fileSession) Decide(ctx context.Context, scope Scope, fn func(*state.File) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	release, err := s.begin()
+	return s.call(func() error { return s.decide(fn) })
+}
+
+// decide is Decide inside its call.
+func (s *fileSession) decide(fn func(*state.File) error) error {
+	before, err := s.keyedBoxes()
 	if err != nil {
 		return err
-	}
-	defer release()
-	before := map[string][]Keyed{}
-	for notifier, box := range s.boxes {
-		for _, e := range box {
-			k, err := keyed(e.id, e.p)
-			if err != nil {
-				return err
-			}
-			before[notifier] = append(before[notifier], k)
-		}
 	}
 	// Undoing a failed decision reads the file again when it holds what
 	// the session does; only a session ahead of its file (in memory, or
@@ -215,6 +207,34 @@ func (s *fileSession) Decide(ctx context.Context, scope Scope, fn func(*state.Fi
 		return err
 	}
 	return s.save()
+}
+
+// call runs fn as one call of the session: under its mutex and, with
+// LockPerCall, the file's lock (see begin).
+func (s *fileSession) call(fn func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	release, err := s.begin()
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn()
+}
+
+// keyedBoxes is the outboxes as Match compares them, before a change.
+func (s *fileSession) keyedBoxes() (map[string][]Keyed, error) {
+	before := map[string][]Keyed{}
+	for notifier, box := range s.boxes {
+		for _, e := range box {
+			k, err := keyed(e.id, e.p)
+			if err != nil {
+				return nil, err
+			}
+			before[notifier] = append(before[notifier], k)
+		}
+	}
+	return before, nil
 }
 
 // undo puts the state back as it was before a failed decision: from
@@ -262,18 +282,14 @@ func (s *fileSession) rebox(before map[string][]Keyed) error {
 
 // Update runs fn on the file-level fields only.
 func (s *fileSession) Update(ctx context.Context, fn func(*state.File) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	release, err := s.begin()
-	if err != nil {
-		return err
-	}
-	defer release()
-	s.fileLevel(func(v *state.File) { err = fn(v) })
-	if err != nil {
-		return err
-	}
-	return s.save()
+	return s.call(func() error {
+		var err error
+		s.fileLevel(func(v *state.File) { err = fn(v) })
+		if err != nil {
+			return err
+		}
+		return s.save()
+	})
 }
 
 // fileLevel runs fn on a copy of the file without its records and
@@ -289,13 +305,19 @@ func (s *fileSession) fileLevel(fn func(*state.File)) {
 
 // Claim leases the head of every check's queue that is not leased.
 func (s *fileSession) Claim(ctx context.Context, notifier, owner string, lease time.Duration) ([]Message, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	release, err := s.begin()
+	var out []Message
+	err := s.call(func() error {
+		out = s.claim(notifier, owner, lease)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	return out, nil
+}
+
+// claim is Claim inside its call.
+func (s *fileSession) claim(notifier, owner string, lease time.Duration) []Message {
 	now := s.now()
 	seen := map[string]bool{}
 	var out []Message
@@ -316,47 +338,37 @@ func (s *fileSession) Claim(ctx context.Context, notifier, owner string, lease t
 		}
 		out = append(out, m)
 	}
-	return out, nil
+	return out
 }
 
 // Ack drops the message, keeps its thread, and saves.
 func (s *fileSession) Ack(ctx context.Context, m Message, thread *state.Thread, fn func(*state.File)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	release, err := s.begin()
-	if err != nil {
-		return err
-	}
-	defer release()
-	box := s.boxes[m.Notifier]
-	if i := slices.IndexFunc(box, func(e *entry) bool { return e.id == m.ID }); i >= 0 {
-		s.boxes[m.Notifier] = slices.Delete(box, i, i+1)
-	}
-	if rec := s.f.Checks[m.Check]; rec != nil && complete(thread) {
-		rec.SetThread(m.Notifier, *thread)
-	}
-	s.fileLevel(fn)
-	return s.save()
+	return s.call(func() error {
+		box := s.boxes[m.Notifier]
+		if i := slices.IndexFunc(box, func(e *entry) bool { return e.id == m.ID }); i >= 0 {
+			s.boxes[m.Notifier] = slices.Delete(box, i, i+1)
+		}
+		if rec := s.f.Checks[m.Check]; rec != nil && complete(thread) {
+			rec.SetThread(m.Notifier, *thread)
+		}
+		s.fileLevel(fn)
+		return s.save()
+	})
 }
 
 // Nack counts the attempt, releases the lease, and saves.
 func (s *fileSession) Nack(ctx context.Context, m Message, reason string, fn func(*state.File)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	release, err := s.begin()
-	if err != nil {
-		return err
-	}
-	defer release()
-	for _, e := range s.boxes[m.Notifier] {
-		if e.id == m.ID {
-			e.p.Attempts++
-			e.p.LastError = reason
-			e.owner, e.until = "", time.Time{}
+	return s.call(func() error {
+		for _, e := range s.boxes[m.Notifier] {
+			if e.id == m.ID {
+				e.p.Attempts++
+				e.p.LastError = reason
+				e.owner, e.until = "", time.Time{}
+			}
 		}
-	}
-	s.fileLevel(fn)
-	return s.save()
+		s.fileLevel(fn)
+		return s.save()
+	})
 }
 
 // Close releases the lock, if the session holds it.
@@ -448,15 +460,9 @@ func (s *fileSession) reload(st *state.Store) error {
 		return nil
 	}
 	s.broken = nil
-	before := map[string][]Keyed{}
-	for notifier, box := range s.boxes {
-		for _, e := range box {
-			k, err := keyed(e.id, e.p)
-			if err != nil {
-				return err
-			}
-			before[notifier] = append(before[notifier], k)
-		}
+	before, err := s.keyedBoxes()
+	if err != nil {
+		return err
 	}
 	s.f = f
 	if err := s.rebox(before); err != nil {
