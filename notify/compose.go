@@ -75,6 +75,12 @@ func Compose(m Message, now time.Time) Content {
 		c.Headline = "tokenwatch: its state was reset"
 		c.Summary = Line{Prose("[NOTICE] tokenwatch: "), quoteOr(d.Detail)}
 		c.Sections = []Section{{Heading: "What happened", Quote: Line{quoteOr(d.Detail)}}}
+		if d.Notice == alert.NoticeAlertClosed {
+			c.Headline = fmt.Sprintf("%s: its open alert is closed by a configuration change", d.Check)
+			c.Summary = Line{Prose("[NOTICE] "), Quote(d.Check), Prose(": "), Value(d.Detail)}
+			c.Sections = []Section{{Heading: "What happened", Lines: []Line{{Value(d.Detail)}}},
+				{Heading: "What to do", Lines: []Line{{Prose("Nothing, if the change was meant. If it was not, restore the check's configuration; it is checked afresh either way.")}}}}
+		}
 	}
 	if d.RotatedFrom != "" {
 		c.Notes = append(c.Notes, Note{Kind: NoteSecretRotated, Line: Line{

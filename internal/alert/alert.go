@@ -82,6 +82,18 @@ const (
 	KindEgress Kind = "egress"
 )
 
+// What a notice is about.
+const (
+	// NoticeStateReset: the state file was corrupt, and tokenwatch started
+	// from an empty one.
+	NoticeStateReset = ""
+	// NoticeAlertClosed: a check with an open alert was removed from the
+	// configuration, or its type or endpoint changed (another credential's
+	// history): its alert is closed without a resolution. Its Previous and
+	// Since are the alert's outcome and start.
+	NoticeAlertClosed = "alert_closed"
+)
+
 // Track is what is remembered about one check between runs.
 type Track struct {
 	Outcome       checks.Outcome `json:"outcome,omitempty"`
@@ -173,6 +185,10 @@ type Decision struct {
 	// Settled is set on the alert or resolution that ends flapping: the
 	// outcome has held for FlapWindow.
 	Settled bool `json:"settled,omitempty"`
+	// Notice is what a message of kind notice is about: NoticeStateReset
+	// (the zero value, as every notice an earlier release stored) or
+	// NoticeAlertClosed.
+	Notice string `json:"notice,omitempty"`
 	// Silence is the silence or maintenance window the check is under (a
 	// resolution sent during it), or, with SilenceEnded, the one that has
 	// just ended: every message about a silenced check says so.

@@ -211,8 +211,19 @@ func owned(r checks.Result, c config.Check) checks.Result {
 // that are gone or changed their endpoint are dropped, and so are the
 // outboxes of notifiers that are gone; a corrupt file is announced.
 func (j *Job) adopt(st *state.File, corrupt *state.Corruption) {
+	open := map[string]state.Record{}
+	for name, rec := range st.Checks {
+		if rec.Active != nil {
+			open[name] = *rec
+		}
+	}
 	if dropped := st.Prune(j.index().ids); len(dropped) > 0 {
 		j.Logger.Info("state dropped for checks that were removed, or whose type or endpoint changed", "checks", dropped)
+		for _, name := range dropped {
+			if rec, ok := open[name]; ok {
+				j.alertClosed(st, name, rec)
+			}
+		}
 	}
 	names := make([]string, len(j.Notifiers))
 	for i, n := range j.Notifiers {
@@ -224,6 +235,22 @@ func (j *Job) adopt(st *state.File, corrupt *state.Corruption) {
 	if corrupt != nil {
 		j.stateReset(st, corrupt)
 	}
+}
+
+// alertClosed tells on-call that the open alert of a check whose record
+// was dropped will get no resolution: the check was removed, or now tests
+// another endpoint or kind, and starts afresh. Without it the alert would
+// stay open in Slack for ever.
+func (j *Job) alertClosed(st *state.File, name string, rec state.Record) {
+	why := "it was removed from the configuration"
+	if _, configured := j.index().byName[name]; configured {
+		why = "its type or endpoint changed in the configuration, so it now tests another credential and starts afresh"
+	}
+	d := alert.Decision{Kind: alert.KindNotice, Notice: alert.NoticeAlertClosed, Check: name, Type: rec.Type, Endpoint: rec.Endpoint,
+		Previous: rec.Active.Outcome, Since: rec.Active.Since, At: j.now(),
+		Detail: fmt.Sprintf("%s's open alert (%s since %s) is closed without a resolution: %s.", name, rec.Active.Outcome, notify.Timestamp(rec.Active.Since), why)}
+	j.enqueue(st, d)
+	j.Logger.Warn("open alert closed by a configuration change", "check", name, "outcome", string(rec.Active.Outcome))
 }
 
 // enqueue puts a decision in every notifier's outbox. A reminder says

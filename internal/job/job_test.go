@@ -365,8 +365,8 @@ func TestEditedCheckKeepsItsStateUnlessTheEndpointChanged(t *testing.T) {
 	moved := testJob(t, strings.Replace(src, api.URL, other.URL, 1), nil, clk)
 	moved.Notifiers = j.Notifiers
 	rep = moved.Run(context.Background(), Options{})
-	if tr := rep.Tracks["courier-main"]; tr.FailuresInRow != 1 || tr.Active == nil || kinds(rep) != "alert" {
-		t.Errorf("new endpoint: track %+v, notifications %q; want a fresh record and a new alert", tr, kinds(rep))
+	if tr := rep.Tracks["courier-main"]; tr.FailuresInRow != 1 || tr.Active == nil || kinds(rep) != "notice,alert" {
+		t.Errorf("new endpoint: track %+v, notifications %q; want a fresh record, the old alert closed, and a new alert", tr, kinds(rep))
 	}
 }
 

@@ -593,7 +593,16 @@ func kindProblem(d alert.Decision) string {
 			return p
 		}
 	case alert.KindNotice:
-		return "" // about tokenwatch itself: no outcome, no since
+		switch d.Notice {
+		case alert.NoticeStateReset:
+			return "" // about tokenwatch itself: no outcome, no since
+		case alert.NoticeAlertClosed:
+			if d.Previous == "" || d.Previous == checks.OK {
+				return fmt.Sprintf("previous: %q is not the failing outcome of a closed alert", d.Previous)
+			}
+		default:
+			return fmt.Sprintf("notice: unknown notice %q", d.Notice)
+		}
 	default:
 		return fmt.Sprintf("kind: unknown kind %q", d.Kind)
 	}

@@ -116,7 +116,8 @@ func New() *File { return &File{Version: FormatVersion, Checks: map[string]*Reco
 
 // Prune drops the records of checks that are no longer configured, or
 // whose type or endpoint changed (another credential's history), and the
-// undelivered messages of checks that are gone. A record migrated from
+// undelivered messages of checks that are gone (notices stay: they are
+// about tokenwatch, or about a check being gone). A record migrated from
 // format 1 is adopted by the check whose format-1 key it holds. Prune
 // returns the names of the records it dropped.
 func (f *File) Prune(ids []Identity) []string {
@@ -139,7 +140,7 @@ func (f *File) Prune(ids []Identity) []string {
 	for notifier, box := range f.Outboxes {
 		kept := box[:0]
 		for _, p := range box {
-			if _, ok := byName[p.Check]; ok || p.Check == NoticeCheck {
+			if _, ok := byName[p.Check]; ok || p.Check == NoticeCheck || p.Kind == alert.KindNotice {
 				kept = append(kept, p)
 			}
 		}

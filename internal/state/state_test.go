@@ -118,6 +118,8 @@ func TestCorruptFiles(t *testing.T) {
 		{"silenced with an escape in its reason", withRecord(replace(activeRecord, `"oks_in_row":0`, `"oks_in_row":0,"silenced":{"until":"2026-11-20T09:00:00Z","reason":"acme\u001b[2J","by":"alice"}`)), "checks.c.silenced.reason: holds a control or formatting character"},
 		{"silenced by nobody's words", withRecord(replace(okRecord, `"oks_in_row":1`, `"oks_in_row":1,"silenced":{"until":"2026-11-20T09:00:00Z","reason":" "}`)), "checks.c.silenced.reason: missing"},
 		{"message about a silence with a bidi override", withMessage(replace(reminder, `"attempts":1`, `"attempts":1,"silence":{"until":"2026-11-20T09:00:00Z","reason":"ok","by":"al\u202eice"}`)), "outboxes.slack[0].silence.by: holds a control or formatting character"},
+		{"a notice of an unknown topic", withMessage(`{"kind":"notice","check":"tokenwatch","notice":"party","at":"2026-11-20T07:00:00Z","attempts":0}`), `outboxes.slack[0].notice: unknown notice "party"`},
+		{"a closed alert without its outcome", withMessage(`{"kind":"notice","check":"c","notice":"alert_closed","at":"2026-11-20T07:00:00Z","attempts":0}`), `outboxes.slack[0].previous: "" is not the failing outcome of a closed alert`},
 		{"thread without ts", withRecord(replace(activeRecord, `"ts":"1795143600.000100"`, `"ts":""`)), "checks.c.threads: notifier, channel or ts missing"},
 		{"active alert about ok", withRecord(replace(activeRecord, `"active":{"outcome":"invalid"`, `"active":{"outcome":"ok"`)), `checks.c.active.outcome: "ok" is not a failing outcome`},
 		{"empty active alert", withRecord(`{"type":"courier","endpoint":"https://x","outcome":"invalid","failures_in_row":1,"oks_in_row":0,"active":{}}`), `checks.c.active.outcome: "" is not a failing outcome`},

@@ -135,8 +135,11 @@ func Messages() map[string][]notify.Message {
 	renewed.Lifecycle = &alert.LifecycleFacts{About: alert.KindTLSExpiry, Host: "partner.example.com", NotAfter: At.Add(400 * 24 * time.Hour), CertFingerprint: "0ddba11d"}
 	lifecycleStorm := []notify.Message{{Decision: rotate}, {Decision: tlsExpiry, Late: true}, {Decision: hostile}}
 	return map[string][]notify.Message{
-		"resolved-silenced":            {{Decision: silencedResolved}},
-		"resolved-settled":             {{Decision: settledOK}},
+		"resolved-silenced": {{Decision: silencedResolved}},
+		"resolved-settled":  {{Decision: settledOK}},
+		"notice-alert-closed": {{Decision: alert.Decision{Kind: alert.KindNotice, Notice: alert.NoticeAlertClosed, Check: "partner-acme",
+			Type: checks.TypePartner, Endpoint: "https://partner.example.com", Previous: checks.Invalid, Since: Since, At: At,
+			Detail: "partner-acme's open alert (invalid since 2026-11-21 03:00 UTC) is closed without a resolution: it was removed from the configuration."}}},
 		"alert-settled":                {{Decision: settledFailing}},
 		"resolved-window":              {{Decision: windowResolved}},
 		"alert-after-silence":          {{Decision: afterSilence}},
