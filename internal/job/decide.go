@@ -155,7 +155,7 @@ func (j *Job) evaluate(st *state.File, rep *Report) {
 	}
 	ran, left := egressEvidence(ran, rep.Mutes)
 	open := st.Egress
-	eg := decideEgress(open, ran, now)
+	eg := decideEgress(open, ran, now, j.egressAfter())
 	notCounted(eg.Decisions, left)
 	st.Egress = eg.Incident
 	for _, d := range eg.Decisions {
@@ -235,6 +235,19 @@ func (j *Job) adopt(st *state.File, corrupt *state.Corruption) {
 	if corrupt != nil {
 		j.stateReset(st, corrupt)
 	}
+}
+
+// egressAfter is how many passes in a row our own network must be down
+// before on-call is told: as soon as the quickest check would have alerted
+// on its own outage (the smallest after_outages).
+func (j *Job) egressAfter() int {
+	after := 0
+	for _, c := range j.Config.Checks {
+		if after == 0 || c.Alert.AfterOutages < after {
+			after = c.Alert.AfterOutages
+		}
+	}
+	return max(after, 1)
 }
 
 // alertClosed tells on-call that the open alert of a check whose record

@@ -33,36 +33,48 @@ type egressPass struct {
 }
 
 // decideEgress is the egress policy, a pure function of the open incident
-// (nil when none), the results that ran in this pass (none interrupted)
-// and now. An incident opens when at least egressMin checks ran and none
-// got an answer; it stays open while no endpoint answers (a pass of fewer
-// checks, serve's schedules, adds no evidence against it) and is told
-// once: no reminder, as on-call is already working on our own network and
-// the metrics keep moving; it ends at the first answer of any kind.
-func decideEgress(open *state.Egress, ran []checks.Result, now time.Time) egressPass {
+// (nil when none), the results that ran in this pass (none interrupted),
+// now, and after: how many passes in a row it takes to tell on-call (the
+// checks' smallest after_outages, as a single outage would take). An
+// incident opens when at least egressMin checks ran and none got an
+// answer; it stays open while no endpoint answers (a pass of fewer checks,
+// serve's schedules, adds no evidence against it). From its first pass the
+// per-check outage alerts are held; at its after-th pass it is told, once:
+// no reminder, as on-call is already working on our own network and the
+// metrics keep moving. It ends at the first answer of any kind, with a
+// resolution when it was told; a blip shorter than after passes says
+// nothing at all, as a single endpoint's would not.
+func decideEgress(open *state.Egress, ran []checks.Result, now time.Time, after int) egressPass {
 	if len(ran) == 0 {
 		return egressPass{Incident: open}
 	}
 	if i := slices.IndexFunc(ran, func(r checks.Result) bool { return !r.NetworkFailure() }); i >= 0 {
-		if open == nil {
-			return egressPass{}
+		if open == nil || open.NotifiedAt.IsZero() {
+			return egressPass{} // never told: nothing to resolve
 		}
 		r := ran[i]
 		return egressPass{Decisions: []alert.Decision{{Kind: alert.KindResolved, Check: state.NoticeCheck, Type: notify.EgressType,
 			Endpoint: r.Endpoint, Outcome: checks.OK, Previous: checks.Unavailable, Since: open.Since, At: now, Checks: open.Checks,
 			Detail: fmt.Sprintf("%s answered (%s): %s", r.Check, r.Outcome, r.Detail)}}}
 	}
-	if open != nil {
-		next := *open
+	var next state.Egress
+	switch {
+	case open != nil:
+		next = *open
 		next.Checks = len(ran)
-		return egressPass{Down: true, Incident: &next}
-	}
-	if len(ran) < egressMin {
+		next.Passes++
+	case len(ran) < egressMin:
 		return egressPass{} // too few to blame our network: per-check rules apply
+	default:
+		next = state.Egress{Since: now, Checks: len(ran), Passes: 1}
 	}
-	return egressPass{Down: true, Incident: &state.Egress{Since: now, NotifiedAt: now, Checks: len(ran)},
-		Decisions: []alert.Decision{{Kind: alert.KindEgress, Check: state.NoticeCheck, Type: notify.EgressType,
-			Outcome: checks.Unavailable, Since: now, At: now, Checks: len(ran), Detail: egressDetail(ran)}}}
+	pass := egressPass{Down: true, Incident: &next}
+	if next.NotifiedAt.IsZero() && next.Passes >= max(after, 1) {
+		next.NotifiedAt = now
+		pass.Decisions = []alert.Decision{{Kind: alert.KindEgress, Check: state.NoticeCheck, Type: notify.EgressType,
+			Outcome: checks.Unavailable, Since: next.Since, At: now, Checks: len(ran), Detail: egressDetail(ran)}}
+	}
+	return pass
 }
 
 // egressDetail is how many checks failed and their distinct errors, most

@@ -20,6 +20,12 @@ import (
 
 var egressNow = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
+// pending is an egress incident of passes passes not told yet, begun ten
+// minutes ago.
+func pending(passes int) *state.Egress {
+	return &state.Egress{Since: egressNow.Add(-10 * time.Minute), Checks: 3, Passes: passes}
+}
+
 func down(name string) checks.Result {
 	return checks.Result{Check: name, Outcome: checks.Unavailable, Detail: "connection refused"}
 }
@@ -42,6 +48,9 @@ func TestDecideEgress(t *testing.T) {
 	}{
 		{"2 checks all down: per-check rules", nil, []checks.Result{down("a"), down("b")}, false, false, ""},
 		{"3 checks all down: one egress message", nil, []checks.Result{down("a"), down("b"), down("c")}, true, true, "egress"},
+		{"3 down, told after 3 passes: the first holds the alerts and says nothing", nil, []checks.Result{down("a"), down("b"), down("c")}, true, true, "after 3"},
+		{"the third pass tells", pending(2), []checks.Result{down("a"), down("b"), down("c")}, true, true, "egress, after 3"},
+		{"a blip never told ends with no resolution", pending(1), []checks.Result{down("a"), down("b"), ok}, false, false, ", after 3"},
 		{"3 down but one answered 503: no egress", nil, []checks.Result{down("a"), down("b"), busy}, false, false, ""},
 		{"still down: no second message", open, []checks.Result{down("a"), down("b"), down("c")}, true, true, ""},
 		{"a pass of 1 check still down keeps the incident", open, []checks.Result{down("a")}, true, true, ""},
@@ -51,7 +60,12 @@ func TestDecideEgress(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := decideEgress(tc.open, tc.ran, egressNow)
+			after := 1
+			if k, n, found := strings.Cut(tc.kinds, "after "); found {
+				fmt.Sscan(n, &after)
+				tc.kinds = strings.TrimSuffix(strings.TrimSpace(k), ",")
+			}
+			got := decideEgress(tc.open, tc.ran, egressNow, after)
 			var kinds []string
 			for _, d := range got.Decisions {
 				kinds = append(kinds, string(d.Kind))
@@ -65,13 +79,16 @@ func TestDecideEgress(t *testing.T) {
 		})
 	}
 	// What the messages carry.
-	first := decideEgress(nil, []checks.Result{down("a"), down("b"), {Check: "c", Outcome: checks.Unavailable, Detail: "DNS: host x.example not found"}}, egressNow)
+	first := decideEgress(nil, []checks.Result{down("a"), down("b"), {Check: "c", Outcome: checks.Unavailable, Detail: "DNS: host x.example not found"}}, egressNow, 1)
 	d := first.Decisions[0]
 	if d.Outcome != checks.Unavailable || !d.Since.Equal(egressNow) || d.Checks != 3 ||
 		d.Detail != "3 of 3 checks unreachable: connection refused (2 checks); DNS: host x.example not found (1 check)" {
 		t.Errorf("egress decision %+v", d)
 	}
-	back := decideEgress(open, []checks.Result{ok}, egressNow).Decisions[0]
+	back := decideEgress(open, []checks.Result{ok}, egressNow, 1).Decisions[0]
+	if told := decideEgress(pending(2), []checks.Result{down("a"), down("b"), down("c")}, egressNow, 3).Decisions[0]; !told.Since.Equal(egressNow.Add(-10*time.Minute)) {
+		t.Errorf("egress told at its third pass: since %s, want the incident's start", told.Since)
+	}
 	if back.Outcome != checks.OK || back.Previous != checks.Unavailable || !back.Since.Equal(open.Since) || back.Detail != "c answered (ok): token accepted" {
 		t.Errorf("egress resolution %+v", back)
 	}
@@ -142,9 +159,9 @@ func TestEgressRunsSendOneMessage(t *testing.T) {
 		answer bool
 		want   string
 	}{
-		{false, "egress"},
+		{false, ""}, // our network may be down: the checks' outage alerts are held from here on
 		{false, ""},
-		{false, ""}, // the checks' third outage: alerts held
+		{false, "egress"}, // the third pass, as the checks' after_outages: told once
 		{false, ""},
 		{true, "resolved,alert,alert,alert"},
 		{true, ""},
@@ -156,7 +173,7 @@ func TestEgressRunsSendOneMessage(t *testing.T) {
 		if got := kinds(rep); got != st.want || !rep.Delivered() {
 			t.Fatalf("run %d: notifications %q (failures %v), want %q", i, got, rep.Failures, st.want)
 		}
-		if i == 0 && !strings.Contains(strings.Join(fake.Payloads(), "\n"), "every endpoint is unreachable") {
+		if i == 2 && !strings.Contains(strings.Join(fake.Payloads(), "\n"), "every endpoint is unreachable") {
 			t.Errorf("the egress message says: %v", fake.Payloads())
 		}
 	}

@@ -189,6 +189,9 @@ func TestSilencedChecksAreNoEgressEvidence(t *testing.T) {
 		t.Run(fmt.Sprintf("silenced %v", silenced), func(t *testing.T) {
 			var yaml strings.Builder
 			statePath := filepath.Join(t.TempDir(), "state.json")
+			if !silenced {
+				yaml.WriteString("defaults: {alert: {after_outages: 1}}\n") // egress is told at its first pass
+			}
 			fmt.Fprintf(&yaml, "state: {path: %s}\nchecks:\n", statePath)
 			for i := range 3 {
 				fmt.Fprintf(&yaml, "  - {name: c%d, type: courier, base_url: %s, token: %s}\n", i, testkit.ClosedURL(t), testToken)

@@ -469,10 +469,10 @@ func (e *Egress) problem() string {
 		return ""
 	case e.Since.IsZero():
 		return "since: missing"
-	case e.NotifiedAt.IsZero():
+	case e.NotifiedAt.IsZero() && e.Passes == 0:
 		return "notified_at: missing"
 	}
-	return negative("checks", e.Checks)
+	return first(negative("checks", e.Checks), negative("passes", e.Passes))
 }
 
 // totalsProblem checks the cumulative counts: each is one notifier, kind

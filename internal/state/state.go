@@ -66,8 +66,12 @@ type Egress struct {
 	// Since is the start of the first pass in which every endpoint was
 	// unreachable.
 	Since time.Time `json:"since"`
-	// NotifiedAt is when the one egress message was decided.
-	NotifiedAt time.Time `json:"notified_at"`
+	// NotifiedAt is when the one egress message was decided; zero while
+	// the incident is younger than the passes it takes to tell on-call.
+	NotifiedAt time.Time `json:"notified_at,omitzero"`
+	// Passes is how many passes in a row found every endpoint unreachable
+	// (0 in a file of an earlier release: it was told at once).
+	Passes int `json:"passes,omitempty"`
 	// Checks is how many checks were unreachable in the latest pass.
 	Checks int `json:"checks"`
 }
