@@ -93,7 +93,8 @@ func tokenItem(p *prober, a answer) Item {
 // JSON type is read by most clients, anything else is not JSON.
 func mediaTypeItem(p *prober, a answer) Item {
 	if a.Err != nil {
-		return item(itemMediaType, Fail, "not tested: the documented request got no answer", "")
+		// token_request fails already: one cause is one failed item.
+		return item(itemMediaType, Warn, "not tested: the documented request got no answer (see token_request)", "")
 	}
 	ct := a.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
@@ -178,7 +179,12 @@ func tlsItem(p *prober, raw string, a answer, hostResult Result, now time.Time, 
 		return item(itemTLS, hostResult, "no TLS: the host uses http, so no certificate protects the secret", "")
 	}
 	if a.Err != nil {
-		return item(itemTLS, Fail, "no certificate checked: the documented request got no answer:", p.failure(a))
+		why := p.failure(a)
+		if strings.HasPrefix(why, "TLS") {
+			// The certificate was checked, and refused: this item's own failure.
+			return item(itemTLS, Fail, "the TLS handshake of the documented request failed:", why)
+		}
+		return item(itemTLS, Warn, "not tested: the documented request got no answer (see token_request):", why)
 	}
 	if a.TLS == nil || len(a.TLS.PeerCertificates) == 0 {
 		return item(itemTLS, Fail, "the answer came without a TLS certificate", "")
@@ -211,7 +217,7 @@ func verifyItem(ctx context.Context, p *prober, c *checks.Partner, token string)
 	case c.Verify == nil:
 		return item(itemVerify, Warn, "not tested: the check has no verify; set verify: {path: ...} to a path of the partner's API to test the tokens it issues", "")
 	case token == "":
-		return item(itemVerify, Fail, "not tested: the documented request got no usable token (see token_request)", "")
+		return item(itemVerify, Warn, "not tested: the documented request got no usable token (see token_request)", "")
 	}
 	target := c.Verify.Target()
 	issued := p.send(ctx, apiRequest(c, token))
