@@ -99,8 +99,8 @@ func (j *Job) lifecycles(st *state.File) map[string]alert.Lifecycle {
 
 // activeLifecycle is what of a check's lifecycle is an active alert now
 // (Alertmanager: TokenwatchCredentialOld while a rotate notice is open,
-// TokenwatchTLSExpiring while its certificate was warned about), as the
-// messages that opened them say it.
+// TokenwatchTLSExpiring while a tls_expiry notice is, about the served
+// certificate that expires first), as the messages that opened them say it.
 func activeLifecycle(c config.Check, rec *state.Record, r checks.Result, now time.Time) []alert.Decision {
 	l := rec.Lifecycle
 	if l == nil {
@@ -119,9 +119,9 @@ func activeLifecycle(c config.Check, rec *state.Record, r checks.Result, now tim
 		d.Lifecycle = &alert.LifecycleFacts{IssuedAt: issued, Configured: configured, RotateAfter: c.RotateAfter}
 		out = append(out, d)
 	}
-	if w := l.TLS; w != nil && w.Warned > 0 {
+	if w, ok := l.Served(); ok && !l.TLSOpenSince().IsZero() {
 		d := base
-		d.Kind, d.Since = alert.KindTLSExpiry, w.WarnedAt
+		d.Kind, d.Since = alert.KindTLSExpiry, l.TLSOpenSince()
 		d.Lifecycle = &alert.LifecycleFacts{Host: w.Host, NotAfter: w.NotAfter, CertFingerprint: w.Fingerprint}
 		out = append(out, d)
 	}

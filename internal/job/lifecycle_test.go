@@ -141,7 +141,7 @@ func TestLifecycleDoneWhen(t *testing.T) {
 		t.Errorf("the run after: %q, want nothing", got)
 	}
 	lc := j.Run(context.Background(), Options{DryRun: true}).Lifecycles["courier-main"]
-	if lc.TLS == nil || lc.TLS.Warned != 1 || len(lc.Sightings) != 2 {
+	if len(lc.Certs) != 1 || lc.Certs[0].Warned != 1 || len(lc.Sightings) != 2 {
 		t.Errorf("lifecycle reported %+v", lc)
 	}
 }
