@@ -56,7 +56,12 @@ func (CourierKind) Rotation(now Outcome, s Site) Remedy {
 	if now == OK {
 		intro = rotationState("token", now, ": Yandex advises re-issuing long-lived tokens regularly. Issue the new one now, while the old one works:")
 	}
-	return Remedy{Lines: append([]Line{intro}, courierSteps(s)...)}
+	lines := append([]Line{intro}, courierSteps(s)...)
+	// Without it, an issued_at left from the old token makes every later
+	// run warn that it looks stale.
+	lines = append(lines, Line{Prose(fmt.Sprintf("%d. Set ", len(lines))), Code("issued_at"),
+		Prose(" on this check to the day you issued the new token, or remove it: tokenwatch then counts from the new token's first sighting.")})
+	return Remedy{Lines: lines}
 }
 
 // Rotation implements Rotator: only the partner issues its client secret.

@@ -36,3 +36,19 @@ func TestRotationFollowsTheOutcome(t *testing.T) {
 		}
 	}
 }
+
+// TestRotationStepsSetIssuedAt: every kind's rotate steps end by setting
+// or removing issued_at, as the partner's do: an operator who follows
+// the courier's steps must not get the stale issued_at warning forever.
+func TestRotationStepsSetIssuedAt(t *testing.T) {
+	for _, typ := range []string{TypeCourier, TypePartner} {
+		lines := Kinds.Rotation(typ, OK, Site{Endpoint: "https://x.example", ClientID: "app-1"}).Lines
+		var last strings.Builder
+		for _, s := range lines[len(lines)-1] {
+			last.WriteString(s.Text)
+		}
+		if !strings.Contains(last.String(), "Set issued_at") || !strings.Contains(last.String(), "or remove it") {
+			t.Errorf("%s: the last step is %q, want issued_at set or removed", typ, last.String())
+		}
+	}
+}
