@@ -88,9 +88,9 @@ type Lifecycle struct {
 	IssuedFingerprint string    `json:"issued_fingerprint,omitempty"`
 	// Rotation is the open rotate notice; nil when the secret is young enough.
 	Rotation *Rotation `json:"rotation,omitempty"`
-	// TLS is the one certificate a state written by the first lifecycle
-	// release remembers (nil since): the policy reads it as Certs and
-	// writes Certs.
+	// TLS is the single certificate a state of the first lifecycle
+	// release remembers: the policy reads it as Certs, and writes Certs
+	// only, so that such a file still loads and nothing is announced again.
 	TLS *CertWatch `json:"tls,omitempty"`
 	// Certs are the certificates seen lately and the warnings sent for
 	// each, at most MaxCerts, in the order first seen.
