@@ -137,7 +137,7 @@ func TestRotationRunbooks(t *testing.T) {
 		}
 		return b.String()
 	}
-	courier := text(Kinds.Rotation(TypeCourier, Site{Endpoint: "https://courier.example", ClientID: "app-1"}))
+	courier := text(Kinds.Rotation(TypeCourier, OK, Site{Endpoint: "https://courier.example", ClientID: "app-1"}))
 	for _, want := range []string{"older than this check's rotate_after", "client_id=app-1", "curl -H \"Authorization: OAuth <new-token>\" -X GET https://courier.example/api/v1/test", "token_file"} {
 		if !strings.Contains(courier, want) {
 			t.Errorf("courier rotation lacks %q:\n%s", want, courier)
@@ -146,14 +146,14 @@ func TestRotationRunbooks(t *testing.T) {
 	if strings.Contains(courier, "revoked or invalid") {
 		t.Errorf("a rotation is not a revoked token:\n%s", courier)
 	}
-	partner := text(Kinds.Rotation(TypePartner, Site{Endpoint: "https://partner.example"}))
+	partner := text(Kinds.Rotation(TypePartner, OK, Site{Endpoint: "https://partner.example"}))
 	if !strings.Contains(partner, "Ask the partner") || !strings.Contains(partner, "new client secret") {
 		t.Errorf("partner rotation:\n%s", partner)
 	}
-	if got := Kinds.With(fakeKind("fake")).Rotation("fake", Site{}); !reflect.DeepEqual(got, GenericRotation()) {
+	if got := Kinds.With(fakeKind("fake")).Rotation("fake", OK, Site{}); !reflect.DeepEqual(got, GenericRotation(OK)) {
 		t.Errorf("a kind without a Rotation: %+v", got)
 	}
-	if got := Kinds.Rotation("gone", Site{}); !reflect.DeepEqual(got, GenericRotation()) {
+	if got := Kinds.Rotation("gone", OK, Site{}); !reflect.DeepEqual(got, GenericRotation(OK)) {
 		t.Errorf("a type no kind has: %+v", got)
 	}
 }

@@ -12,7 +12,8 @@ import (
 // an endpoint's certificate close to expiry, and the end of either.
 
 // composeRotate says a secret is older than rotate_after, how old, from
-// when its age counts, and the kind's steps to re-issue it.
+// when its age counts, whether the check fails now, and the kind's steps
+// to re-issue it as the outcome calls for.
 func composeRotate(d alert.Decision) Content {
 	f := factsOf(d)
 	age := Duration(d.At.Sub(f.IssuedAt))
@@ -24,6 +25,10 @@ func composeRotate(d alert.Decision) Content {
 		tag = "[ROTATE REMINDER] "
 	}
 	c.Summary = Line{Prose(tag), Quote(d.Check), Prose(fmt.Sprintf(": the secret is %s old, older than rotate_after %s; re-issue it", age, Duration(f.RotateAfter)))}
+	if d.Outcome != checks.OK {
+		// The runbook must not read as if the secret still worked.
+		c.Summary = append(c.Summary, Prose(fmt.Sprintf(" (the check fails now: %s)", d.Outcome)))
+	}
 	issued := "first seen by tokenwatch; no issued_at"
 	if f.Configured {
 		issued = "issued_at"
@@ -37,7 +42,7 @@ func composeRotate(d alert.Decision) Content {
 		{"Rotate after", Line{Prose(Duration(f.RotateAfter))}},
 		{"Check now", Line{Prose(string(d.Outcome))}},
 	})
-	steps := checks.Kinds.Rotation(d.Type, checks.Site{Endpoint: d.Endpoint, ClientID: d.ClientID})
+	steps := checks.Kinds.Rotation(d.Type, d.Outcome, checks.Site{Endpoint: d.Endpoint, ClientID: d.ClientID})
 	c.Sections = []Section{
 		{Heading: "What to do", Lines: fromRemedy(steps)},
 		{Lines: []Line{{Prose("A new fingerprint ends this; until then it is repeated every repeat_every.")}}},

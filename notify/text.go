@@ -15,7 +15,7 @@ func Text(c Content) string {
 	rule := strings.Repeat("─", 72)
 	tag := ""
 	if c.Tone.IsAlert() {
-		tag = "[ALERT]" // reminders and resolutions say so in their headline
+		tag = alertTag(c) // reminders and resolutions say so in their headline
 	}
 	fmt.Fprintf(&b, "%s\n%s\n", rule, Printable(strings.TrimSpace(tag+" "+c.Headline)))
 	for _, f := range c.Facts {
@@ -72,4 +72,19 @@ func PlainLine(l Line) string {
 		}
 	}
 	return Printable(b.String())
+}
+
+// alertTag is the tag of a message that asks on-call to act: the
+// lifecycle's own ([ROTATE], [TLS]) as its summary and Slack show it, so
+// that an old secret or a certificate is not read as a failing check;
+// [ALERT] for every other.
+func alertTag(c Content) string {
+	summary := PlainLine(c.Summary)
+	summary = strings.TrimPrefix(summary, "(late) ") // a late message says so in its notes
+	for _, tag := range []string{"[ROTATE]", "[TLS]"} {
+		if strings.HasPrefix(summary, tag+" ") {
+			return tag
+		}
+	}
+	return "[ALERT]"
 }

@@ -20,9 +20,13 @@ import (
 // a new fingerprint (or a rotate_after it no longer exceeds) ends it with
 // one resolution.
 //
-// TLS: below tls_warn_before, one tls_expiry message per certificate, and
-// once more under TLSFinalWarning; a renewed certificate starts afresh,
-// and one resolution says the warned certificate was replaced.
+// TLS: an endpoint may serve several certificates at once (load balancer
+// backends, a partial renewal), so the check remembers the certificates
+// seen within CertRecent and judges by the one that expires first. Below
+// tls_warn_before, one tls_expiry message, and once more under
+// TLSFinalWarning; a certificate served again while the notice is open is
+// not announced again. One resolution says the certificate was renewed
+// once no certificate seen within CertRecent is under tls_warn_before.
 
 const (
 	// KindRotate: the secret is older than rotate_after; re-issue it.
@@ -39,6 +43,20 @@ const MaxSightings = 5
 // TLSFinalWarning is how close to expiry a certificate already announced
 // is announced once more.
 const TLSFinalWarning = 72 * time.Hour
+
+// MaxCerts is how many certificates a check remembers: enough for the
+// backends of a load balancer caught mid-renewal, bounded so that an
+// endpoint with a new certificate on every run cannot grow the state.
+const MaxCerts = 4
+
+// CertRecent is how long a certificate counts as served after it was last
+// seen. An hour spans many results of a schedule of minutes (a load
+// balancer alternating its backends is seen whole), and delays the
+// "renewed" message by an hour at most. Under a schedule sparser than
+// hourly each result is judged by its own certificate, and a warned
+// certificate that comes back while its notice is open is still not
+// announced again.
+const CertRecent = time.Hour
 
 // DefaultTLSWarnBefore is tls_warn_before where the configuration says nothing.
 const DefaultTLSWarnBefore = 336 * time.Hour
@@ -70,8 +88,16 @@ type Lifecycle struct {
 	IssuedFingerprint string    `json:"issued_fingerprint,omitempty"`
 	// Rotation is the open rotate notice; nil when the secret is young enough.
 	Rotation *Rotation `json:"rotation,omitempty"`
-	// TLS is the latest certificate seen and the warnings sent for it.
+	// TLS is the single certificate a state of the first lifecycle
+	// release remembers: the policy reads it as Certs, and writes Certs
+	// only, so that such a file still loads and nothing is announced again.
 	TLS *CertWatch `json:"tls,omitempty"`
+	// Certs are the certificates seen lately and the warnings sent for
+	// each, at most MaxCerts, in the order first seen.
+	Certs []CertWatch `json:"certs,omitempty"`
+	// TLSSince is when the open tls_expiry notice began; zero when none is
+	// open.
+	TLSSince time.Time `json:"tls_since,omitzero"`
 }
 
 // Sighting is when a fingerprint was first seen.
@@ -98,6 +124,9 @@ type CertWatch struct {
 	Warned int `json:"warned,omitempty"`
 	// WarnedAt is when the first of them was decided.
 	WarnedAt time.Time `json:"warned_at,omitzero"`
+	// LastSeen is when a result last showed it; zero only in the TLS of
+	// the first lifecycle release.
+	LastSeen time.Time `json:"last_seen,omitzero"`
 }
 
 // LifecycleFacts are what a rotate or tls_expiry message says, or the
@@ -153,6 +182,7 @@ func EvaluateLifecycle(l Lifecycle, r checks.Result, s LifecycleSettings, now ti
 		w := *l.TLS
 		next.TLS = &w
 	}
+	next.Certs, next.TLSSince = slices.Clone(l.Certs), l.TLSSince
 	switch {
 	case s.IssuedAt.IsZero():
 		next.IssuedAt, next.IssuedFingerprint = time.Time{}, ""
@@ -212,35 +242,136 @@ func rotation(next *Lifecycle, r checks.Result, s LifecycleSettings, now time.Ti
 	return append(out, d)
 }
 
-// certificate is the TLS track: a certificate announced below
-// tls_warn_before, once more below TLSFinalWarning, and a renewal.
+// certificate is the TLS track: the certificate that expires first among
+// those served lately is announced below tls_warn_before and once more
+// below TLSFinalWarning; the notice ends with a resolution once none of
+// them is under tls_warn_before.
 func certificate(next *Lifecycle, r checks.Result, s LifecycleSettings, now time.Time) []Decision {
 	c := r.TLS
 	if !c.Seen() {
 		return nil // plain http, or no certificate this time: nothing new
 	}
-	var out []Decision
-	if w := next.TLS; w == nil || w.Fingerprint != c.Fingerprint || w.Host != c.Host {
-		if w != nil && w.Warned > 0 && c.NotAfter.Sub(now) >= s.TLSWarnBefore {
-			d := lifecycleDecision(KindResolved, r, now)
-			d.Since = w.WarnedAt
-			d.Lifecycle = &LifecycleFacts{About: KindTLSExpiry, Host: c.Host, NotAfter: c.NotAfter, CertFingerprint: c.Fingerprint}
-			out = append(out, d)
+	next.Certs, next.TLSSince, next.TLS = rememberCert(next.Certificates(), c, now), next.TLSOpenSince(), nil
+	served := servedIndexes(next.Certs)
+	w := &next.Certs[served[0]]
+	said := 0 // the stage on-call already heard of, if the notice is open
+	for _, i := range served {
+		if n := next.Certs[i]; n.NotAfter.Before(w.NotAfter) {
+			w = &next.Certs[i]
 		}
-		next.TLS = &CertWatch{Host: c.Host, Fingerprint: c.Fingerprint, NotAfter: c.NotAfter}
+		said = max(said, next.Certs[i].Warned)
 	}
-	w := next.TLS
-	if stage := warnStage(w.NotAfter.Sub(now), s.TLSWarnBefore); stage > w.Warned {
-		if w.Warned == 0 {
-			w.WarnedAt = now
+	stage := warnStage(w.NotAfter.Sub(now), s.TLSWarnBefore)
+	if stage == 0 {
+		return renewed(next, r, now)
+	}
+	if !next.TLSSince.IsZero() && stage <= said {
+		return nil
+	}
+	if next.TLSSince.IsZero() {
+		next.TLSSince = now
+	}
+	if w.Warned == 0 {
+		w.WarnedAt = now
+	}
+	w.Warned = max(w.Warned, stage)
+	d := lifecycleDecision(KindTLSExpiry, r, now)
+	d.Since = next.TLSSince
+	d.Lifecycle = &LifecycleFacts{Host: w.Host, NotAfter: w.NotAfter, CertFingerprint: w.Fingerprint}
+	return []Decision{d}
+}
+
+// renewed ends the open tls_expiry notice, if any, with one resolution
+// naming the certificate served now.
+func renewed(next *Lifecycle, r checks.Result, now time.Time) []Decision {
+	if next.TLSSince.IsZero() {
+		return nil
+	}
+	d := lifecycleDecision(KindResolved, r, now)
+	d.Since = next.TLSSince
+	d.Lifecycle = &LifecycleFacts{About: KindTLSExpiry, Host: r.TLS.Host, NotAfter: r.TLS.NotAfter, CertFingerprint: r.TLS.Fingerprint}
+	next.TLSSince = time.Time{}
+	return []Decision{d}
+}
+
+// rememberCert is certs with c seen now: updated in place when known, else
+// added, forgetting the one seen longest ago beyond MaxCerts. A
+// certificate of the first lifecycle release, never seen with a time,
+// counts as seen now: it was the latest result's.
+func rememberCert(certs []CertWatch, c checks.TLSCert, now time.Time) []CertWatch {
+	out := slices.Clone(certs)
+	for i := range out {
+		if out[i].LastSeen.IsZero() {
+			out[i].LastSeen = now
 		}
-		w.Warned = stage
-		d := lifecycleDecision(KindTLSExpiry, r, now)
-		d.Since = w.WarnedAt
-		d.Lifecycle = &LifecycleFacts{Host: w.Host, NotAfter: w.NotAfter, CertFingerprint: w.Fingerprint}
-		out = append(out, d)
+	}
+	i := slices.IndexFunc(out, func(w CertWatch) bool { return w.Fingerprint == c.Fingerprint && w.Host == c.Host })
+	if i >= 0 {
+		out[i].NotAfter, out[i].LastSeen = c.NotAfter, now
+		return out
+	}
+	out = append(out, CertWatch{Host: c.Host, Fingerprint: c.Fingerprint, NotAfter: c.NotAfter, LastSeen: now})
+	if len(out) > MaxCerts {
+		oldest := 0
+		for i, w := range out {
+			if w.LastSeen.Before(out[oldest].LastSeen) {
+				oldest = i
+			}
+		}
+		out = slices.Delete(out, oldest, oldest+1) // never c: it is seen now
 	}
 	return out
+}
+
+// servedIndexes are the indexes of the certificates seen within CertRecent
+// of the latest sighting: those the endpoint serves now. Never empty for a
+// non-empty list.
+func servedIndexes(certs []CertWatch) []int {
+	var latest time.Time
+	for _, w := range certs {
+		if w.LastSeen.After(latest) {
+			latest = w.LastSeen
+		}
+	}
+	var out []int
+	for i, w := range certs {
+		if latest.Sub(w.LastSeen) < CertRecent {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Certificates are the certificates the check remembers, the first
+// lifecycle release's single one included.
+func (l Lifecycle) Certificates() []CertWatch {
+	if len(l.Certs) == 0 && l.TLS != nil {
+		return []CertWatch{*l.TLS}
+	}
+	return slices.Clone(l.Certs)
+}
+
+// Served is the certificate that expires first among those the endpoint
+// serves now (seen within CertRecent of the latest sighting); ok is false
+// when no certificate was seen.
+func (l Lifecycle) Served() (w CertWatch, ok bool) {
+	certs := l.Certificates()
+	for _, i := range servedIndexes(certs) {
+		if !ok || certs[i].NotAfter.Before(w.NotAfter) {
+			w, ok = certs[i], true
+		}
+	}
+	return w, ok
+}
+
+// TLSOpenSince is when the open tls_expiry notice began, zero when none is
+// open; for the first lifecycle release's single certificate, its first
+// warning.
+func (l Lifecycle) TLSOpenSince() time.Time {
+	if len(l.Certs) == 0 && l.TLS != nil && l.TLS.Warned > 0 {
+		return l.TLS.WarnedAt
+	}
+	return l.TLSSince
 }
 
 // warnStage is how many warnings a certificate with left to live is due:

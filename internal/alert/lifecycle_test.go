@@ -175,11 +175,13 @@ func TestEvaluateLifecycleDoesNotMutate(t *testing.T) {
 	l := Lifecycle{Sightings: make([]Sighting, 1, 8), Rotation: &Rotation{Fingerprint: "a", Since: t0, LastNotified: t0},
 		TLS: &CertWatch{Host: "h", Fingerprint: "c1", NotAfter: t0.Add(day)}}
 	l.Sightings[0] = Sighting{"a", t0.Add(-100 * day)}
-	before := fmt.Sprintf("%+v %+v %+v %v", l.Sightings[:cap(l.Sightings)], *l.Rotation, *l.TLS, l.IssuedAt)
+	l.Certs = make([]CertWatch, 1, 8)
+	l.Certs[0] = CertWatch{Host: "h", Fingerprint: "c0", NotAfter: t0.Add(day), LastSeen: t0}
+	before := fmt.Sprintf("%+v %+v %+v %v %+v", l.Sightings[:cap(l.Sightings)], *l.Rotation, *l.TLS, l.IssuedAt, l.Certs[:cap(l.Certs)])
 	r := courierResult("b", checks.OK)
 	r.TLS = checks.TLSCert{Host: "h", Fingerprint: "c2", NotAfter: t0.Add(2 * day)}
 	EvaluateLifecycle(l, r, LifecycleSettings{IssuedAt: t0, RotateAfter: day, RepeatEvery: time.Hour, TLSWarnBefore: DefaultTLSWarnBefore}, t0.Add(10*day))
-	if after := fmt.Sprintf("%+v %+v %+v %v", l.Sightings[:cap(l.Sightings)], *l.Rotation, *l.TLS, l.IssuedAt); after != before {
+	if after := fmt.Sprintf("%+v %+v %+v %v %+v", l.Sightings[:cap(l.Sightings)], *l.Rotation, *l.TLS, l.IssuedAt, l.Certs[:cap(l.Certs)]); after != before {
 		t.Errorf("mutated:\n%s\n%s", before, after)
 	}
 }
@@ -198,15 +200,15 @@ func TestTLSDoneWhen(t *testing.T) {
 	if got := strings.Join(kinds, ","); got != "tls_expiry" {
 		t.Fatalf("576 runs over two days decided %q, want exactly one tls_expiry", got)
 	}
-	if l.TLS.Warned != 1 || !l.TLS.WarnedAt.Equal(t0) {
-		t.Errorf("tls %+v", l.TLS)
+	if len(l.Certs) != 1 || l.Certs[0].Warned != 1 || !l.Certs[0].WarnedAt.Equal(t0) || !l.TLSSince.Equal(t0) || l.TLS != nil {
+		t.Errorf("certs %+v since %s", l.Certs, l.TLSSince)
 	}
 	l, kinds = lifeRun(t, l, r, s, t0.Add(2*day), 5*time.Minute, 3*day+time.Hour)
 	if got := strings.Join(kinds, ","); got != "tls_expiry" {
 		t.Fatalf("from 72h left to past expiry: %q, want one more tls_expiry", got)
 	}
-	if l.TLS.Warned != 2 {
-		t.Errorf("tls %+v", l.TLS)
+	if l.Certs[0].Warned != 2 {
+		t.Errorf("certs %+v", l.Certs)
 	}
 }
 
@@ -227,8 +229,31 @@ func TestTLSPolicy(t *testing.T) {
 		{"renewed: a resolution, then nothing", []step{
 			{"c1", 5 * day, 0, "tls_expiry"}, {"c2", 400 * day, time.Hour, "resolved:tls_expiry"}, {"c2", 400 * day, 2 * day, ""},
 		}},
+		{"renewed: the resolution waits until the old certificate was not seen for CertRecent", []step{
+			{"c1", 5 * day, 0, "tls_expiry"}, {"c2", 400 * day, 5 * time.Minute, ""}, {"c2", 400 * day, 59 * time.Minute, ""},
+			{"c2", 400 * day, time.Hour, "resolved:tls_expiry"},
+		}},
 		{"renewed with a certificate that also expires soon: it starts afresh", []step{
 			{"c1", 5 * day, 0, "tls_expiry"}, {"c2", 10 * day, time.Hour, "tls_expiry"}, {"c2", 10 * day, 2 * time.Hour, ""},
+		}},
+		{"two 5-day certificates alternating: one warning, one more under 72h", []step{
+			{"c1", 5 * day, 0, "tls_expiry"}, {"c2", 5*day + time.Minute, 5 * time.Minute, ""}, {"c1", 5 * day, 10 * time.Minute, ""},
+			{"c2", 5*day + time.Minute, 15 * time.Minute, ""}, {"c2", 5*day + time.Minute, 2*day + time.Hour, "tls_expiry"},
+			{"c1", 5 * day, 2*day + 65*time.Minute, ""}, {"c2", 5*day + time.Minute, 2*day + 70*time.Minute, ""},
+		}},
+		{"the one expiring first is announced, the later one served beside it is not", []step{
+			{"c2", 5*day + time.Minute, 0, "tls_expiry"}, {"c1", 5 * day, 5 * time.Minute, ""}, {"c2", 5*day + time.Minute, 10 * time.Minute, ""},
+		}},
+		{"5-day and 400-day alternating: one warning, no resolution while both are served", []step{
+			{"c1", 400 * day, 0, ""}, {"c2", 5 * day, 5 * time.Minute, "tls_expiry"}, {"c1", 400 * day, 10 * time.Minute, ""},
+			{"c2", 5 * day, 15 * time.Minute, ""}, {"c1", 400 * day, 20 * time.Minute, ""}, {"c1", 400 * day, 75 * time.Minute, "resolved:tls_expiry"},
+		}},
+		{"a warned certificate back after its resolution is a new notice", []step{
+			{"c1", 5 * day, 0, "tls_expiry"}, {"c2", 400 * day, 2 * time.Hour, "resolved:tls_expiry"}, {"c1", 5 * day, 3 * time.Hour, "tls_expiry"},
+		}},
+		{"more certificates than MaxCerts: the oldest sighting is forgotten", []step{
+			{"c1", 5 * day, 0, "tls_expiry"}, {"c2", 400 * day, time.Minute, ""}, {"c3", 400 * day, 2 * time.Minute, ""},
+			{"c4", 400 * day, 3 * time.Minute, ""}, {"c5", 400 * day, 4 * time.Minute, "resolved:tls_expiry"},
 		}},
 		{"a result without a certificate keeps what was seen", []step{
 			{"c1", 5 * day, 0, "tls_expiry"}, {"", 0, time.Hour, ""}, {"c1", 5 * day, 2 * time.Hour, ""},
@@ -269,5 +294,28 @@ func TestTLSMessageFacts(t *testing.T) {
 	}
 	if ds[0].Lifecycle.FinalWarning(t0) || !ds[0].Lifecycle.FinalWarning(t0.Add(3*day)) {
 		t.Error("FinalWarning: under 72 hours only")
+	}
+}
+
+// TestTLSFirstReleaseState: the single certificate a state of the first
+// lifecycle release remembers (warned, no last_seen) is read as the one
+// served: no second warning, the notice still open since its warning,
+// and a renewal resolves it once it is an hour old.
+func TestTLSFirstReleaseState(t *testing.T) {
+	s := LifecycleSettings{TLSWarnBefore: DefaultTLSWarnBefore}
+	old := Lifecycle{TLS: &CertWatch{Host: "partner.example.com", Fingerprint: "c1", NotAfter: t0.Add(5 * day), Warned: 1, WarnedAt: t0}}
+	if w, ok := old.Served(); !ok || w.Fingerprint != "c1" || !old.TLSOpenSince().Equal(t0) {
+		t.Fatalf("served %+v %v, open since %s", w, ok, old.TLSOpenSince())
+	}
+	l, ds, _ := EvaluateLifecycle(old, withCert(courierResult("a", checks.OK), "c1", t0.Add(5*day)), s, t0.Add(time.Hour))
+	if len(ds) != 0 || l.TLS != nil || len(l.Certs) != 1 || l.Certs[0].Warned != 1 || !l.TLSSince.Equal(t0) {
+		t.Fatalf("decided %v, lifecycle %+v", ds, l)
+	}
+	l, ds, _ = EvaluateLifecycle(l, withCert(courierResult("a", checks.OK), "c2", t0.Add(400*day)), s, t0.Add(3*time.Hour))
+	if len(ds) != 1 || kindOf(ds[0]) != "resolved:tls_expiry" || !ds[0].Since.Equal(t0) || !l.TLSSince.IsZero() {
+		t.Errorf("decided %v, lifecycle %+v", ds, l)
+	}
+	if w, _ := l.Served(); w.Fingerprint != "c2" {
+		t.Errorf("served %+v after the renewal", w)
 	}
 }

@@ -55,19 +55,31 @@ func (p *parser) lifecycleKeys(c *Check, values map[string]*yaml.Node, where str
 }
 
 // issuedAt reads a date (2026-09-01, midnight UTC) or an RFC 3339 time
-// that is not in the future; zero when it has a problem.
+// that is not in the future nor before 1970; zero when it has a problem.
+// An empty value (issued_at: "", ~, a variable that is empty) is one: the
+// policy would read it as "unknown" while the file seems to say a date.
 func (p *parser) issuedAt(n *yaml.Node, where string) time.Time {
 	s, ok := p.str(n, "issued_at")
-	if !ok || s == "" {
+	if !ok {
 		return time.Time{}
 	}
 	s = strings.TrimSpace(s)
+	if s == "" {
+		p.errorf(n, "%s: issued_at: empty; leave the key out when unknown", where)
+		return time.Time{}
+	}
 	at, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		at, err = time.Parse(time.RFC3339, s)
 	}
 	if err != nil {
 		p.errorf(n, "%s: issued_at: %s is not a date (write it like 2026-09-01, or 2026-09-01T10:00:00Z)", where, shown(n, s))
+		return time.Time{}
+	}
+	if at.Before(time.Unix(0, 0)) {
+		// 0001-01-01 is Go's zero time: the policy would read it as no
+		// issued_at at all, and no secret was issued before 1970.
+		p.errorf(n, "%s: issued_at: %s is before 1970, not when a secret was issued; leave the key out when unknown", where, shown(n, s))
 		return time.Time{}
 	}
 	if at.After(p.clock().Add(maxIssuedSkew)) {

@@ -12,7 +12,7 @@ var lifecycleNow = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
 func parseAt(t *testing.T, src string) (*Config, Problems) {
 	t.Helper()
-	return Parse("c.yaml", []byte(src), env(map[string]string{"ISSUED": "2026-10-01"}), WithNow(func() time.Time { return lifecycleNow }))
+	return Parse("c.yaml", []byte(src), env(map[string]string{"ISSUED": "2026-10-01", "EMPTY": ""}), WithNow(func() time.Time { return lifecycleNow }))
 }
 
 func TestLifecycleKeys(t *testing.T) {
@@ -65,6 +65,12 @@ func TestLifecycleProblems(t *testing.T) {
 	for _, tc := range []struct{ name, src, want string }{
 		{"issued_at in the future", "    issued_at: 2026-11-23\n", `c.yaml:6:16: check c: issued_at: "2026-11-23" is in the future`},
 		{"issued_at not a date", "    issued_at: last tuesday\n", `c.yaml:6:16: check c: issued_at: "last tuesday" is not a date (write it like 2026-09-01`},
+		{"issued_at empty", "    issued_at: \"\"\n", `c.yaml:6:16: check c: issued_at: empty; leave the key out when unknown`},
+		{"issued_at null", "    issued_at: ~\n", `c.yaml:6:16: check c: issued_at: empty; leave the key out when unknown`},
+		{"issued_at without a value", "    issued_at:\n", `c.yaml:6:15: check c: issued_at: empty; leave the key out when unknown`},
+		{"issued_at a variable that is empty", "    issued_at: ${EMPTY}\n", `c.yaml:6:16: issued_at: environment variable EMPTY is empty`},
+		{"issued_at the zero time", "    issued_at: 0001-01-01\n", `c.yaml:6:16: check c: issued_at: "0001-01-01" is before 1970`},
+		{"issued_at before 1970", "    issued_at: 1969-12-31T23:59:59Z\n", `c.yaml:6:16: check c: issued_at: "1969-12-31T23:59:59Z" is before 1970`},
 		{"issued_at a list", "    issued_at: [2026-09-01]\n", `c.yaml:6:16: issued_at must be a single value`},
 		{"rotate_after zero", "    rotate_after: 0s\n", `c.yaml:6:19: rotate_after must be positive`},
 		{"rotate_after not a duration", "    rotate_after: 90d\n", `c.yaml:6:19: rotate_after: "90d" is not a duration`},

@@ -30,39 +30,59 @@ func (j *Job) lifecycle(st *state.File, rec *state.Record, r checks.Result, c co
 	}
 }
 
-// enqueueLifecycle puts a lifecycle message in every notifier's outbox. A
-// rotate or tls_expiry message replaces one of its kind about the same
-// check that still waits (keeping its place and attempts): the newer says
-// all the older did, and a notifier down for weeks must not collect one
-// rotate message per repeat_every.
+// enqueueLifecycle puts a lifecycle message in every notifier's outbox.
+// It supersedes every message of its track (rotate, or tls_expiry, with
+// their resolutions) about the same check that still waits, and goes at
+// the end: after an outage on-call's last word is the newest state, and a
+// notifier down for weeks collects one message per track, not one per
+// repeat_every or per flip.
 func (j *Job) enqueueLifecycle(st *state.File, d alert.Decision) {
 	for _, n := range j.Notifiers {
-		box := st.Outbox(n.Name())
-		if d.Kind != alert.KindResolved && replaceWaiting(box, d) {
-			continue
-		}
-		st.SetOutbox(n.Name(), append(box, state.Pending{Decision: d}))
+		box, waiting := withoutTrack(st.Outbox(n.Name()), d)
+		st.SetOutbox(n.Name(), append(box, state.Pending{Decision: keepRepeat(d, waiting)}))
 	}
 }
 
-// replaceWaiting replaces the waiting message of d's kind about d's check
-// with d, and reports whether there was one. A rotate message keeps the
-// waiting one's Repeat: on-call has not heard the first yet.
-func replaceWaiting(box []state.Pending, d alert.Decision) bool {
-	for i := range box {
-		p := &box[i]
-		if p.Check != d.Check || p.Kind != d.Kind {
+// lifecycleTrack names the lifecycle track a message belongs to: the kind
+// it opens, or the one it resolves; "" for every other message.
+func lifecycleTrack(d alert.Decision) alert.Kind {
+	switch {
+	case d.Kind == alert.KindRotate || d.Kind == alert.KindTLSExpiry:
+		return d.Kind
+	case d.Kind == alert.KindResolved && d.Lifecycle != nil:
+		return d.Lifecycle.About
+	}
+	return ""
+}
+
+// withoutTrack is box without the waiting messages of d's track about d's
+// check, and those messages.
+func withoutTrack(box []state.Pending, d alert.Decision) (kept, dropped []state.Pending) {
+	track := lifecycleTrack(d)
+	for _, p := range box {
+		if p.Check == d.Check && lifecycleTrack(p.Decision) == track {
+			dropped = append(dropped, p)
 			continue
 		}
-		if d.Kind == alert.KindRotate && p.Lifecycle != nil && d.Lifecycle != nil {
+		kept = append(kept, p)
+	}
+	return kept, dropped
+}
+
+// keepRepeat is d with the Repeat of a rotate message it supersedes:
+// on-call has not heard the first one yet.
+func keepRepeat(d alert.Decision, superseded []state.Pending) alert.Decision {
+	if d.Kind != alert.KindRotate || d.Lifecycle == nil {
+		return d
+	}
+	for _, p := range superseded {
+		if p.Kind == alert.KindRotate && p.Lifecycle != nil {
 			facts := *d.Lifecycle
 			facts.Repeat = p.Lifecycle.Repeat
 			d.Lifecycle = &facts
 		}
-		p.Decision = d
-		return true
 	}
-	return false
+	return d
 }
 
 // lifecycles are every configured check's lifecycle as the state holds
@@ -79,8 +99,8 @@ func (j *Job) lifecycles(st *state.File) map[string]alert.Lifecycle {
 
 // activeLifecycle is what of a check's lifecycle is an active alert now
 // (Alertmanager: TokenwatchCredentialOld while a rotate notice is open,
-// TokenwatchTLSExpiring while its certificate was warned about), as the
-// messages that opened them say it.
+// TokenwatchTLSExpiring while a tls_expiry notice is, about the served
+// certificate that expires first), as the messages that opened them say it.
 func activeLifecycle(c config.Check, rec *state.Record, r checks.Result, now time.Time) []alert.Decision {
 	l := rec.Lifecycle
 	if l == nil {
@@ -99,9 +119,9 @@ func activeLifecycle(c config.Check, rec *state.Record, r checks.Result, now tim
 		d.Lifecycle = &alert.LifecycleFacts{IssuedAt: issued, Configured: configured, RotateAfter: c.RotateAfter}
 		out = append(out, d)
 	}
-	if w := l.TLS; w != nil && w.Warned > 0 {
+	if w, ok := l.Served(); ok && !l.TLSOpenSince().IsZero() {
 		d := base
-		d.Kind, d.Since = alert.KindTLSExpiry, w.WarnedAt
+		d.Kind, d.Since = alert.KindTLSExpiry, l.TLSOpenSince()
 		d.Lifecycle = &alert.LifecycleFacts{Host: w.Host, NotAfter: w.NotAfter, CertFingerprint: w.Fingerprint}
 		out = append(out, d)
 	}

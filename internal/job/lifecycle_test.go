@@ -141,16 +141,16 @@ func TestLifecycleDoneWhen(t *testing.T) {
 		t.Errorf("the run after: %q, want nothing", got)
 	}
 	lc := j.Run(context.Background(), Options{DryRun: true}).Lifecycles["courier-main"]
-	if lc.TLS == nil || lc.TLS.Warned != 1 || len(lc.Sightings) != 2 {
+	if len(lc.Certs) != 1 || lc.Certs[0].Warned != 1 || len(lc.Sightings) != 2 {
 		t.Errorf("lifecycle reported %+v", lc)
 	}
 }
 
 // TestLifecycleMessagesDoNotPileUp: while Slack is down for days, the
-// rotate message repeated every repeat_every replaces the one still
+// rotate message repeated every repeat_every supersedes the one still
 // waiting, so one rotate (not yet a reminder: on-call never heard the
 // first) and one tls_expiry (the latest, under 72 hours) wait, whatever
-// the number of runs.
+// the number of runs, the newest last.
 func TestLifecycleMessagesDoNotPileUp(t *testing.T) {
 	clk := testkit.NewClockAt(time.Now().UTC().Truncate(time.Second))
 	ca := testkit.NewCA(t)
@@ -181,7 +181,7 @@ func TestLifecycleMessagesDoNotPileUp(t *testing.T) {
 		}
 		got = append(got, line)
 	}
-	want := "rotate late=true repeat=false | tls_expiry late=true repeat=false final=true"
+	want := "tls_expiry late=true repeat=false final=true | rotate late=false repeat=false"
 	if strings.Join(got, " | ") != want {
 		t.Errorf("delivered %q, want %q", strings.Join(got, " | "), want)
 	}

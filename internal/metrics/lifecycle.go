@@ -44,7 +44,7 @@ func newLifecycleSeries() *lifecycleSeries {
 		rotateAfter: desc("tokenwatch_credential_rotate_after_seconds",
 			"The check's rotate_after: the secret's maximum age. Absent when none is configured."),
 		notAfter: desc("tokenwatch_tls_cert_not_after_timestamp_seconds",
-			"When the leaf certificate the check's https endpoint last showed expires (Unix time). Absent for http."),
+			"The earliest expiry among the leaf certificates the check's https endpoint serves now, those seen within the last hour (Unix time). Absent for http."),
 		byName: map[string]*lifecycleRecord{},
 	}
 }
@@ -112,8 +112,8 @@ func (s *lifecycleSeries) Collect(ch chan<- prometheus.Metric) {
 		if issued, _ := l.Issued(rec.fingerprint); !issued.IsZero() {
 			gauge(s.issued, unix(issued), rec)
 		}
-		if l.TLS != nil {
-			gauge(s.notAfter, unix(l.TLS.NotAfter), rec)
+		if w, ok := l.Served(); ok {
+			gauge(s.notAfter, unix(w.NotAfter), rec)
 		}
 	}
 }

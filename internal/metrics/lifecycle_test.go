@@ -63,7 +63,7 @@ tokenwatch_credential_issued_timestamp_seconds{check="partner-acme",type="partne
 # HELP tokenwatch_credential_rotate_after_seconds The check's rotate_after: the secret's maximum age. Absent when none is configured.
 # TYPE tokenwatch_credential_rotate_after_seconds gauge
 tokenwatch_credential_rotate_after_seconds{check="courier-main",type="courier"} 7.776e+06
-# HELP tokenwatch_tls_cert_not_after_timestamp_seconds When the leaf certificate the check's https endpoint last showed expires (Unix time). Absent for http.
+# HELP tokenwatch_tls_cert_not_after_timestamp_seconds The earliest expiry among the leaf certificates the check's https endpoint serves now, those seen within the last hour (Unix time). Absent for http.
 # TYPE tokenwatch_tls_cert_not_after_timestamp_seconds gauge
 tokenwatch_tls_cert_not_after_timestamp_seconds{check="courier-main",type="courier"} 1.7956836e+09
 `
@@ -83,5 +83,30 @@ tokenwatch_tls_cert_not_after_timestamp_seconds{check="courier-main",type="couri
 	_ = m.Report(context.Background(), rep)
 	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(after), lifecycleNames...); err != nil {
 		t.Errorf("after a pass without the state: %v", err)
+	}
+}
+
+// TestTLSNotAfterEarliestServed: an endpoint serving several certificates
+// (a load balancer's backends) exports the earliest expiry among those
+// seen within the last hour; one not seen for longer, however soon it
+// expires, no longer counts.
+func TestTLSNotAfterEarliestServed(t *testing.T) {
+	m := withSlack(New(testChecks()))
+	rep := testReport()
+	rep.Lifecycles = map[string]alert.Lifecycle{"courier-main": {Certs: []alert.CertWatch{
+		{Host: "courier.yandex.ru", Fingerprint: "c1", NotAfter: t0.Add(time.Hour), LastSeen: t0.Add(-2 * time.Hour)},
+		{Host: "courier.yandex.ru", Fingerprint: "c2", NotAfter: t0.Add(400 * 24 * time.Hour), LastSeen: t0},
+		{Host: "courier.yandex.ru", Fingerprint: "c3", NotAfter: t0.Add(5 * 24 * time.Hour), LastSeen: t0.Add(-10 * time.Minute)},
+	}}}
+	if err := m.Report(context.Background(), rep); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP tokenwatch_tls_cert_not_after_timestamp_seconds The earliest expiry among the leaf certificates the check's https endpoint serves now, those seen within the last hour (Unix time). Absent for http.
+# TYPE tokenwatch_tls_cert_not_after_timestamp_seconds gauge
+tokenwatch_tls_cert_not_after_timestamp_seconds{check="courier-main",type="courier"} 1.7956836e+09
+`
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "tokenwatch_tls_cert_not_after_timestamp_seconds"); err != nil {
+		t.Error(err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tokenwatch/tokenwatch/internal/alert"
 	"github.com/tokenwatch/tokenwatch/internal/config"
 	"github.com/tokenwatch/tokenwatch/internal/job"
 	"github.com/tokenwatch/tokenwatch/internal/version"
@@ -185,14 +186,21 @@ func newTotals() *totals {
 		[]string{"notifier", "kind", "result"}, nil), v: map[[3]string]float64{}}
 }
 
-// declare makes each notifier's common series exist at 0 until counted.
+// notificationKinds are every kind of message the contract lists, for
+// which each notifier's series exist from the start.
+var notificationKinds = []alert.Kind{alert.KindAlert, alert.KindReminder, alert.KindResolved, alert.KindFlapping,
+	alert.KindEgress, alert.KindRotate, alert.KindTLSExpiry, alert.KindNotice}
+
+// declare makes each notifier's series of every kind exist at 0 until
+// counted: increase() over a series that appears at its first failure
+// sees no increase.
 func (t *totals) declare(notifiers []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, n := range notifiers {
-		for _, kind := range []string{"alert", "reminder", "resolved"} {
+		for _, kind := range notificationKinds {
 			for _, result := range []string{"sent", "failed"} {
-				key := [3]string{n, kind, result}
+				key := [3]string{n, string(kind), result}
 				if _, ok := t.v[key]; !ok {
 					t.v[key] = 0
 				}

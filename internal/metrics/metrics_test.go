@@ -116,10 +116,20 @@ tokenwatch_partner_token_expires_in_seconds{check="partner-acme"} 300
 # TYPE tokenwatch_notifications_total counter
 tokenwatch_notifications_total{kind="alert",notifier="slack",result="failed"} 0
 tokenwatch_notifications_total{kind="alert",notifier="slack",result="sent"} 1
+tokenwatch_notifications_total{kind="egress",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="egress",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="flapping",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="flapping",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="notice",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="notice",notifier="slack",result="sent"} 0
 tokenwatch_notifications_total{kind="reminder",notifier="slack",result="failed"} 1
 tokenwatch_notifications_total{kind="reminder",notifier="slack",result="sent"} 0
 tokenwatch_notifications_total{kind="resolved",notifier="slack",result="failed"} 0
 tokenwatch_notifications_total{kind="resolved",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="rotate",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="rotate",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="tls_expiry",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="tls_expiry",notifier="slack",result="sent"} 0
 # HELP tokenwatch_notifications_pending Messages not delivered yet, kept for the next run. Absent until known.
 # TYPE tokenwatch_notifications_pending gauge
 tokenwatch_notifications_pending 1
@@ -163,13 +173,40 @@ func TestNotificationsTotalIsCumulativeAcrossRuns(t *testing.T) {
 tokenwatch_notifications_total{kind="alert",notifier="alertmanager",result="sent"} 7
 tokenwatch_notifications_total{kind="alert",notifier="slack",result="failed"} 0
 tokenwatch_notifications_total{kind="alert",notifier="slack",result="sent"} 1
+tokenwatch_notifications_total{kind="egress",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="egress",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="flapping",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="flapping",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="notice",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="notice",notifier="slack",result="sent"} 0
 tokenwatch_notifications_total{kind="reminder",notifier="slack",result="failed"} %d
 tokenwatch_notifications_total{kind="reminder",notifier="slack",result="sent"} 0
 tokenwatch_notifications_total{kind="resolved",notifier="slack",result="failed"} 0
 tokenwatch_notifications_total{kind="resolved",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="rotate",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="rotate",notifier="slack",result="sent"} 0
+tokenwatch_notifications_total{kind="tls_expiry",notifier="slack",result="failed"} 0
+tokenwatch_notifications_total{kind="tls_expiry",notifier="slack",result="sent"} 0
 `, run)
 		if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "tokenwatch_notifications_total"); err != nil {
 			t.Errorf("run %d: %v", run, err)
+		}
+	}
+}
+
+// Every kind of message the contract lists has its series at 0 for every
+// configured notifier before anything was sent: increase() sees the first
+// failed rotate or tls_expiry message, which a series born at 1 hides.
+func TestNotificationsTotalDeclaresEveryKind(t *testing.T) {
+	m := New(testChecks())
+	m.SetNotifiers([]string{"slack", "alertmanager"})
+	for _, n := range []string{"slack", "alertmanager"} {
+		for _, kind := range []string{"alert", "reminder", "resolved", "flapping", "egress", "rotate", "tls_expiry", "notice"} {
+			for _, result := range []string{"sent", "failed"} {
+				if v := sample(t, m, "tokenwatch_notifications_total", n, kind, result); v != 0 {
+					t.Errorf("notifications_total{notifier=%q,kind=%q,result=%q} = %v, want 0", n, kind, result, v)
+				}
+			}
 		}
 	}
 }

@@ -34,20 +34,54 @@ func lifecycleProblem(l *alert.Lifecycle) string {
 		// A repeat would be due at once, and at every run after.
 		return "lifecycle.rotation: fingerprint, since or last_notified missing"
 	}
-	return certWatchProblem(l.TLS)
+	if l.TLS != nil {
+		if len(l.Certs) > 0 || !l.TLSSince.IsZero() {
+			// The first release's single certificate is read as certs.
+			return "lifecycle.tls: beside certs or tls_since"
+		}
+		return certWatchProblem("lifecycle.tls", *l.TLS)
+	}
+	return certsProblem(l)
 }
 
-// certWatchProblem checks the certificate a record remembers.
-func certWatchProblem(w *alert.CertWatch) string {
+// certsProblem checks the certificates a record remembers and its open
+// tls_expiry notice.
+func certsProblem(l *alert.Lifecycle) string {
+	if len(l.Certs) > alert.MaxCerts {
+		return fmt.Sprintf("lifecycle.certs: %d, at most %d are kept", len(l.Certs), alert.MaxCerts)
+	}
+	seen := map[[2]string]bool{}
+	for i, w := range l.Certs {
+		at := fmt.Sprintf("lifecycle.certs[%d]", i)
+		if p := certWatchProblem(at, w); p != "" {
+			return p
+		}
+		if w.LastSeen.IsZero() {
+			// It would never count as served, nor be forgotten first.
+			return at + ": last_seen missing"
+		}
+		if key := [2]string{w.Host, w.Fingerprint}; seen[key] {
+			return fmt.Sprintf("%s: certificate %s of %s seen twice", at, w.Fingerprint, w.Host)
+		} else {
+			seen[key] = true
+		}
+	}
+	if !l.TLSSince.IsZero() && len(l.Certs) == 0 {
+		// An open notice speaks of a certificate.
+		return "lifecycle.tls_since: a notice open without a certificate"
+	}
+	return ""
+}
+
+// certWatchProblem checks one certificate a record remembers, at names it.
+func certWatchProblem(at string, w alert.CertWatch) string {
 	switch {
-	case w == nil:
-		return ""
 	case w.Host == "" || w.Fingerprint == "" || w.NotAfter.IsZero():
-		return "lifecycle.tls: host, fingerprint or not_after missing"
+		return at + ": host, fingerprint or not_after missing"
 	case w.Warned < 0 || w.Warned > 2:
-		return fmt.Sprintf("lifecycle.tls.warned: %d, not 0, 1 or 2", w.Warned)
+		return fmt.Sprintf("%s.warned: %d, not 0, 1 or 2", at, w.Warned)
 	case (w.Warned > 0) == w.WarnedAt.IsZero():
-		return "lifecycle.tls.warned_at: set exactly when a warning was sent"
+		return at + ".warned_at: set exactly when a warning was sent"
 	}
 	return ""
 }

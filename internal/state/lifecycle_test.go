@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,13 @@ func lifecycleState() *File {
 		Rotation:          &alert.Rotation{Fingerprint: "bbbb2222", Since: now.Add(-10 * 24 * time.Hour), LastNotified: now},
 		TLS:               &alert.CertWatch{Host: "x", Fingerprint: "c0ffee00", NotAfter: now.Add(5 * 24 * time.Hour), Warned: 1, WarnedAt: now},
 	}
+	// A record of this release: the certificates served lately.
+	d := f.Record(Identity{Name: "d", Type: "courier", Endpoint: "https://y"})
+	d.Outcome = checks.OK
+	d.Lifecycle = &alert.Lifecycle{TLSSince: now, Certs: []alert.CertWatch{
+		{Host: "y", Fingerprint: "c0ffee01", NotAfter: now.Add(400 * 24 * time.Hour), LastSeen: now.Add(-time.Minute)},
+		{Host: "y", Fingerprint: "c0ffee02", NotAfter: now.Add(5 * 24 * time.Hour), Warned: 1, WarnedAt: now, LastSeen: now},
+	}}
 	rotate := alert.Decision{Kind: alert.KindRotate, Check: "c", Type: "courier", Outcome: checks.OK, Since: now, At: now, Fingerprint: "bbbb2222",
 		Lifecycle: &alert.LifecycleFacts{IssuedAt: now.Add(-100 * 24 * time.Hour), Configured: true, RotateAfter: 2160 * time.Hour, Repeat: true}}
 	tls := alert.Decision{Kind: alert.KindTLSExpiry, Check: "c", Type: "courier", Outcome: checks.Invalid, Since: now, At: now,
@@ -82,6 +90,11 @@ func TestLifecycleCorruption(t *testing.T) {
 		{"rotate message without rotate_after", `"rotate_after":7776000000000000,`, ``, "outboxes.slack[0].lifecycle: a rotate message without issued_at or rotate_after"},
 		{"tls_expiry message without its host", `{"host":"x","not_after"`, `{"not_after"`, "outboxes.slack[1].lifecycle: a tls_expiry message without host or not_after"},
 		{"a resolution of something else", `"about":"rotate"`, `"about":"alert"`, `outboxes.slack[2].lifecycle.about: "alert" is neither rotate nor tls_expiry`},
+		{"a certificate never seen", `,"last_seen":"2026-11-21T08:59:00Z"`, ``, "checks.d.lifecycle.certs[0]: last_seen missing"},
+		{"a certificate remembered twice", `"fingerprint":"c0ffee02"`, `"fingerprint":"c0ffee01"`, "checks.d.lifecycle.certs[1]: certificate c0ffee01 of y seen twice"},
+		{"a served certificate warned thrice", `"warned":1,"warned_at":"2026-11-21T09:00:00Z","last_seen"`, `"warned":3,"warned_at":"2026-11-21T09:00:00Z","last_seen"`, "checks.d.lifecycle.certs[1].warned: 3, not 0, 1 or 2"},
+		{"a notice open without a certificate", regexp.MustCompile(`"certs":\[.*?\],`).FindString(string(good)), ``, "checks.d.lifecycle.tls_since: a notice open without a certificate"},
+		{"the first release's certificate beside certs", `"tls_since"`, `"tls":{"host":"y","fingerprint":"c0ffee03","not_after":"2026-11-26T09:00:00Z"},"tls_since"`, "checks.d.lifecycle.tls: beside certs or tls_since"},
 		{"lifecycle facts on a reminder", `"kind":"rotate"`, `"kind":"reminder"`, "outboxes.slack[0].lifecycle: on a reminder message"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,8 +111,8 @@ func TestLifecycleCorruption(t *testing.T) {
 
 // TestFullLifecycleFitsTheFileLimit: 10,000 checks, each with an active
 // alert in a thread, a reminder waiting, and the largest lifecycle the
-// policy keeps (MaxSightings fingerprints, an open rotation, a warned
-// certificate) with its rotate and tls_expiry waiting too, still save
+// policy keeps (MaxSightings fingerprints, an open rotation, MaxCerts
+// warned certificates) with its rotate and tls_expiry waiting too, still save
 // under the size tokenwatch reads back.
 func TestFullLifecycleFitsTheFileLimit(t *testing.T) {
 	if testing.Short() {
@@ -108,6 +121,11 @@ func TestFullLifecycleFitsTheFileLimit(t *testing.T) {
 	f := benchFile(10_000)
 	lc := lifecycleState()
 	full := *lc.Checks["c"].Lifecycle
+	full.TLS, full.TLSSince = nil, now
+	for i := range alert.MaxCerts {
+		full.Certs = append(full.Certs, alert.CertWatch{Host: "partner.example.com", Fingerprint: fmt.Sprintf("%08x", i),
+			NotAfter: now.Add(5 * 24 * time.Hour), Warned: 2, WarnedAt: now, LastSeen: now})
+	}
 	for len(full.Sightings) < alert.MaxSightings {
 		full.Sightings = append([]alert.Sighting{{Fingerprint: fmt.Sprintf("%08x", len(full.Sightings)), FirstSeen: now}}, full.Sightings...)
 	}

@@ -119,9 +119,13 @@ func (n *Notifier) Sync(ctx context.Context, active []notify.Active) error {
 			window = n.window
 		}
 		d := a.Decision
-		if d.Lifecycle == nil {
-			d.Kind = alert.KindAlert // a lifecycle alert keeps its kind: its name depends on it
+		if d.Kind == alert.KindRotate || d.Kind == alert.KindTLSExpiry {
+			// Its own name, and its band alone: the band before was ended
+			// by the message that changed it.
+			all = append(all, activeLifecycleAlert(d, n.labels, now.Add(window), now))
+			continue
 		}
+		d.Kind = alert.KindAlert
 		d.Previous = "" // an earlier outcome was ended when it changed
 		all = append(all, Alerts(d, n.labels, window, now)...)
 	}

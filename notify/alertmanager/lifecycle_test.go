@@ -25,7 +25,9 @@ func lifecycleDecision(kind alert.Kind, f alert.LifecycleFacts) alert.Decision {
 // TestLifecycleAlerts: a rotate message fires TokenwatchCredentialOld
 // (critical: past rotate_after), a tls_expiry message
 // TokenwatchTLSExpiring (warning, critical under 72 hours), each active
-// until the window ends; their resolutions end them now, in both bands.
+// until the window ends; the critical one ends the warning one now (its
+// labels differ: it would stand beside it until its endsAt); their
+// resolutions end them now, in both bands.
 func TestLifecycleAlerts(t *testing.T) {
 	rotate := lifecycleDecision(alert.KindRotate, alert.LifecycleFacts{IssuedAt: now.Add(-100 * 24 * time.Hour), Configured: true, RotateAfter: 2160 * time.Hour})
 	tls := lifecycleDecision(alert.KindTLSExpiry, alert.LifecycleFacts{Host: "courier.yandex.ru", NotAfter: now.Add(5 * 24 * time.Hour), CertFingerprint: "c0ffee42"})
@@ -37,14 +39,14 @@ func TestLifecycleAlerts(t *testing.T) {
 		d          alert.Decision
 		alertname  string
 		severities []string
-		endsAt     time.Time
+		endsAt     []time.Time
 		summary    string
 	}{
-		{"rotate", rotate, "TokenwatchCredentialOld", []string{"critical"}, now.Add(15 * time.Minute), "[ROTATE] courier-main: the secret is 100d old"},
-		{"tls_expiry", tls, "TokenwatchTLSExpiring", []string{"warning"}, now.Add(15 * time.Minute), "[TLS] courier-main: the certificate of courier.yandex.ru expires in 5 days"},
-		{"tls_expiry under 72h", final, "TokenwatchTLSExpiring", []string{"critical"}, now.Add(15 * time.Minute), "expires in 2 days"},
-		{"rotated", rotated, "TokenwatchCredentialOld", []string{"warning", "critical"}, now, "[RESOLVED] courier-main: the secret"},
-		{"renewed", renewed, "TokenwatchTLSExpiring", []string{"warning", "critical"}, now, "[RESOLVED] courier-main: the certificate of courier.yandex.ru was renewed"},
+		{"rotate", rotate, "TokenwatchCredentialOld", []string{"critical"}, []time.Time{now.Add(15 * time.Minute)}, "[ROTATE] courier-main: the secret is 100d old"},
+		{"tls_expiry", tls, "TokenwatchTLSExpiring", []string{"warning"}, []time.Time{now.Add(15 * time.Minute)}, "[TLS] courier-main: the certificate of courier.yandex.ru expires in 5 days"},
+		{"tls_expiry under 72h", final, "TokenwatchTLSExpiring", []string{"critical", "warning"}, []time.Time{now.Add(15 * time.Minute), now}, "expires in 2 days"},
+		{"rotated", rotated, "TokenwatchCredentialOld", []string{"warning", "critical"}, []time.Time{now, now}, "[RESOLVED] courier-main: the secret"},
+		{"renewed", renewed, "TokenwatchTLSExpiring", []string{"warning", "critical"}, []time.Time{now, now}, "[RESOLVED] courier-main: the certificate of courier.yandex.ru was renewed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,8 +59,8 @@ func TestLifecycleAlerts(t *testing.T) {
 					a.Labels["team"] != "partners" || a.Labels["source"] != "tokenwatch" {
 					t.Errorf("labels %v", a.Labels)
 				}
-				if a.EndsAt != tt.endsAt.UTC().Format(time.RFC3339Nano) {
-					t.Errorf("endsAt %s, want %s", a.EndsAt, tt.endsAt)
+				if a.EndsAt != tt.endsAt[i].UTC().Format(time.RFC3339Nano) {
+					t.Errorf("%s: endsAt %s, want %s", a.Labels["severity"], a.EndsAt, tt.endsAt[i])
 				}
 				if !strings.Contains(a.Annotations["summary"], tt.summary) {
 					t.Errorf("summary %q, want it to say %q", a.Annotations["summary"], tt.summary)
@@ -97,5 +99,15 @@ func TestSyncKeepsLifecycleAlertNames(t *testing.T) {
 	}
 	if got := strings.Join(names, ","); got != "TokenwatchCredentialOld,TokenwatchTLSExpiring,TokenwatchCredentialInvalid" {
 		t.Errorf("synced %s", got)
+	}
+	// In the critical band the warning was ended once, by the message:
+	// a pass re-sends the critical alert alone.
+	names = nil
+	final := lifecycleDecision(alert.KindTLSExpiry, alert.LifecycleFacts{Host: "courier.yandex.ru", NotAfter: now.Add(48 * time.Hour)})
+	if err := n.Sync(context.Background(), []notify.Active{{Decision: final}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(names, ","); got != "TokenwatchTLSExpiring" {
+		t.Errorf("synced %s in the critical band, want the critical alert alone", got)
 	}
 }
