@@ -86,7 +86,7 @@ func TestDecideEgress(t *testing.T) {
 		t.Errorf("egress decision %+v", d)
 	}
 	back := decideEgress(open, []checks.Result{ok}, egressNow, 1).Decisions[0]
-	if told := decideEgress(pending(2), []checks.Result{down("a"), down("b"), down("c")}, egressNow, 3).Decisions[0]; !told.Since.Equal(egressNow.Add(-10*time.Minute)) {
+	if told := decideEgress(pending(2), []checks.Result{down("a"), down("b"), down("c")}, egressNow, 3).Decisions[0]; !told.Since.Equal(egressNow.Add(-10 * time.Minute)) {
 		t.Errorf("egress told at its third pass: since %s, want the incident's start", told.Since)
 	}
 	if back.Outcome != checks.OK || back.Previous != checks.Unavailable || !back.Since.Equal(open.Since) || back.Detail != "c answered (ok): token accepted" {
