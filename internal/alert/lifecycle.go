@@ -88,10 +88,6 @@ type Lifecycle struct {
 	IssuedFingerprint string    `json:"issued_fingerprint,omitempty"`
 	// Rotation is the open rotate notice; nil when the secret is young enough.
 	Rotation *Rotation `json:"rotation,omitempty"`
-	// TLS is the single certificate a state of the first lifecycle
-	// release remembers: the policy reads it as Certs, and writes Certs
-	// only, so that such a file still loads and nothing is announced again.
-	TLS *CertWatch `json:"tls,omitempty"`
 	// Certs are the certificates seen lately and the warnings sent for
 	// each, at most MaxCerts, in the order first seen.
 	Certs []CertWatch `json:"certs,omitempty"`
@@ -124,8 +120,7 @@ type CertWatch struct {
 	Warned int `json:"warned,omitempty"`
 	// WarnedAt is when the first of them was decided.
 	WarnedAt time.Time `json:"warned_at,omitzero"`
-	// LastSeen is when a result last showed it; zero only in the TLS of
-	// the first lifecycle release.
+	// LastSeen is when a result last showed it.
 	LastSeen time.Time `json:"last_seen,omitzero"`
 }
 
@@ -177,10 +172,6 @@ func EvaluateLifecycle(l Lifecycle, r checks.Result, s LifecycleSettings, now ti
 	if l.Rotation != nil {
 		rot := *l.Rotation
 		next.Rotation = &rot
-	}
-	if l.TLS != nil {
-		w := *l.TLS
-		next.TLS = &w
 	}
 	next.Certs, next.TLSSince = slices.Clone(l.Certs), l.TLSSince
 	switch {
@@ -251,7 +242,7 @@ func certificate(next *Lifecycle, r checks.Result, s LifecycleSettings, now time
 	if !c.Seen() {
 		return nil // plain http, or no certificate this time: nothing new
 	}
-	next.Certs, next.TLSSince, next.TLS = rememberCert(next.Certificates(), c, now), next.TLSOpenSince(), nil
+	next.Certs = rememberCert(slices.Clone(next.Certs), c, now)
 	served := servedIndexes(next.Certs)
 	w := &next.Certs[served[0]]
 	said := 0 // the stage on-call already heard of, if the notice is open
@@ -342,36 +333,17 @@ func servedIndexes(certs []CertWatch) []int {
 	return out
 }
 
-// Certificates are the certificates the check remembers, the first
-// lifecycle release's single one included.
-func (l Lifecycle) Certificates() []CertWatch {
-	if len(l.Certs) == 0 && l.TLS != nil {
-		return []CertWatch{*l.TLS}
-	}
-	return slices.Clone(l.Certs)
-}
-
 // Served is the certificate that expires first among those the endpoint
 // serves now (seen within CertRecent of the latest sighting); ok is false
 // when no certificate was seen.
 func (l Lifecycle) Served() (w CertWatch, ok bool) {
-	certs := l.Certificates()
+	certs := l.Certs
 	for _, i := range servedIndexes(certs) {
 		if !ok || certs[i].NotAfter.Before(w.NotAfter) {
 			w, ok = certs[i], true
 		}
 	}
 	return w, ok
-}
-
-// TLSOpenSince is when the open tls_expiry notice began, zero when none is
-// open; for the first lifecycle release's single certificate, its first
-// warning.
-func (l Lifecycle) TLSOpenSince() time.Time {
-	if len(l.Certs) == 0 && l.TLS != nil && l.TLS.Warned > 0 {
-		return l.TLS.WarnedAt
-	}
-	return l.TLSSince
 }
 
 // warnStage is how many warnings a certificate with left to live is due:

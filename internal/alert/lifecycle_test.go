@@ -172,16 +172,15 @@ func TestSightingsAreBounded(t *testing.T) {
 }
 
 func TestEvaluateLifecycleDoesNotMutate(t *testing.T) {
-	l := Lifecycle{Sightings: make([]Sighting, 1, 8), Rotation: &Rotation{Fingerprint: "a", Since: t0, LastNotified: t0},
-		TLS: &CertWatch{Host: "h", Fingerprint: "c1", NotAfter: t0.Add(day)}}
+	l := Lifecycle{Sightings: make([]Sighting, 1, 8), Rotation: &Rotation{Fingerprint: "a", Since: t0, LastNotified: t0}}
 	l.Sightings[0] = Sighting{"a", t0.Add(-100 * day)}
 	l.Certs = make([]CertWatch, 1, 8)
 	l.Certs[0] = CertWatch{Host: "h", Fingerprint: "c0", NotAfter: t0.Add(day), LastSeen: t0}
-	before := fmt.Sprintf("%+v %+v %+v %v %+v", l.Sightings[:cap(l.Sightings)], *l.Rotation, *l.TLS, l.IssuedAt, l.Certs[:cap(l.Certs)])
+	before := fmt.Sprintf("%+v %+v %v %+v", l.Sightings[:cap(l.Sightings)], *l.Rotation, l.IssuedAt, l.Certs[:cap(l.Certs)])
 	r := courierResult("b", checks.OK)
 	r.TLS = checks.TLSCert{Host: "h", Fingerprint: "c2", NotAfter: t0.Add(2 * day)}
 	EvaluateLifecycle(l, r, LifecycleSettings{IssuedAt: t0, RotateAfter: day, RepeatEvery: time.Hour, TLSWarnBefore: DefaultTLSWarnBefore}, t0.Add(10*day))
-	if after := fmt.Sprintf("%+v %+v %+v %v %+v", l.Sightings[:cap(l.Sightings)], *l.Rotation, *l.TLS, l.IssuedAt, l.Certs[:cap(l.Certs)]); after != before {
+	if after := fmt.Sprintf("%+v %+v %v %+v", l.Sightings[:cap(l.Sightings)], *l.Rotation, l.IssuedAt, l.Certs[:cap(l.Certs)]); after != before {
 		t.Errorf("mutated:\n%s\n%s", before, after)
 	}
 }
@@ -200,7 +199,7 @@ func TestTLSDoneWhen(t *testing.T) {
 	if got := strings.Join(kinds, ","); got != "tls_expiry" {
 		t.Fatalf("576 runs over two days decided %q, want exactly one tls_expiry", got)
 	}
-	if len(l.Certs) != 1 || l.Certs[0].Warned != 1 || !l.Certs[0].WarnedAt.Equal(t0) || !l.TLSSince.Equal(t0) || l.TLS != nil {
+	if len(l.Certs) != 1 || l.Certs[0].Warned != 1 || !l.Certs[0].WarnedAt.Equal(t0) || !l.TLSSince.Equal(t0) {
 		t.Errorf("certs %+v since %s", l.Certs, l.TLSSince)
 	}
 	l, kinds = lifeRun(t, l, r, s, t0.Add(2*day), 5*time.Minute, 3*day+time.Hour)
@@ -297,25 +296,3 @@ func TestTLSMessageFacts(t *testing.T) {
 	}
 }
 
-// TestTLSFirstReleaseState: the single certificate a state of the first
-// lifecycle release remembers (warned, no last_seen) is read as the one
-// served: no second warning, the notice still open since its warning,
-// and a renewal resolves it once it is an hour old.
-func TestTLSFirstReleaseState(t *testing.T) {
-	s := LifecycleSettings{TLSWarnBefore: DefaultTLSWarnBefore}
-	old := Lifecycle{TLS: &CertWatch{Host: "partner.example.com", Fingerprint: "c1", NotAfter: t0.Add(5 * day), Warned: 1, WarnedAt: t0}}
-	if w, ok := old.Served(); !ok || w.Fingerprint != "c1" || !old.TLSOpenSince().Equal(t0) {
-		t.Fatalf("served %+v %v, open since %s", w, ok, old.TLSOpenSince())
-	}
-	l, ds, _ := EvaluateLifecycle(old, withCert(courierResult("a", checks.OK), "c1", t0.Add(5*day)), s, t0.Add(time.Hour))
-	if len(ds) != 0 || l.TLS != nil || len(l.Certs) != 1 || l.Certs[0].Warned != 1 || !l.TLSSince.Equal(t0) {
-		t.Fatalf("decided %v, lifecycle %+v", ds, l)
-	}
-	l, ds, _ = EvaluateLifecycle(l, withCert(courierResult("a", checks.OK), "c2", t0.Add(400*day)), s, t0.Add(3*time.Hour))
-	if len(ds) != 1 || kindOf(ds[0]) != "resolved:tls_expiry" || !ds[0].Since.Equal(t0) || !l.TLSSince.IsZero() {
-		t.Errorf("decided %v, lifecycle %+v", ds, l)
-	}
-	if w, _ := l.Served(); w.Fingerprint != "c2" {
-		t.Errorf("served %+v after the renewal", w)
-	}
-}

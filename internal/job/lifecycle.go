@@ -119,9 +119,9 @@ func activeLifecycle(c config.Check, rec *state.Record, r checks.Result, now tim
 		d.Lifecycle = &alert.LifecycleFacts{IssuedAt: issued, Configured: configured, RotateAfter: c.RotateAfter}
 		out = append(out, d)
 	}
-	if w, ok := l.Served(); ok && !l.TLSOpenSince().IsZero() {
+	if w, ok := l.Served(); ok && !l.TLSSince.IsZero() {
 		d := base
-		d.Kind, d.Since = alert.KindTLSExpiry, l.TLSOpenSince()
+		d.Kind, d.Since = alert.KindTLSExpiry, l.TLSSince
 		d.Lifecycle = &alert.LifecycleFacts{Host: w.Host, NotAfter: w.NotAfter, CertFingerprint: w.Fingerprint}
 		out = append(out, d)
 	}

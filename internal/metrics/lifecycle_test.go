@@ -39,7 +39,7 @@ tokenwatch_credential_rotate_after_seconds{check="courier-main",type="courier"} 
 		"courier-main": {
 			Sightings: []alert.Sighting{{Fingerprint: "0ldc0de0", FirstSeen: t0.Add(-300 * 24 * time.Hour)}, {Fingerprint: courierFP, FirstSeen: t0.Add(-10 * 24 * time.Hour)}},
 			IssuedAt:  t0.Add(-100 * 24 * time.Hour), IssuedFingerprint: courierFP,
-			TLS: &alert.CertWatch{Host: "courier.yandex.ru", Fingerprint: "c0ffee42", NotAfter: t0.Add(5 * 24 * time.Hour)},
+			Certs: []alert.CertWatch{{Host: "courier.yandex.ru", Fingerprint: "c0ffee42", NotAfter: t0.Add(5 * 24 * time.Hour), LastSeen: t0}},
 		},
 		"partner-acme": {
 			Sightings: []alert.Sighting{{Fingerprint: partnerFP, FirstSeen: t0.Add(-24 * time.Hour)}},

@@ -34,13 +34,6 @@ func lifecycleProblem(l *alert.Lifecycle) string {
 		// A repeat would be due at once, and at every run after.
 		return "lifecycle.rotation: fingerprint, since or last_notified missing"
 	}
-	if l.TLS != nil {
-		if len(l.Certs) > 0 || !l.TLSSince.IsZero() {
-			// The first release's single certificate is read as certs.
-			return "lifecycle.tls: beside certs or tls_since"
-		}
-		return certWatchProblem("lifecycle.tls", *l.TLS)
-	}
 	return certsProblem(l)
 }
 

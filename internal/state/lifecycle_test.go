@@ -25,7 +25,8 @@ func lifecycleState() *File {
 		IssuedAt:          now.Add(-100 * 24 * time.Hour),
 		IssuedFingerprint: "bbbb2222",
 		Rotation:          &alert.Rotation{Fingerprint: "bbbb2222", Since: now.Add(-10 * 24 * time.Hour), LastNotified: now},
-		TLS:               &alert.CertWatch{Host: "x", Fingerprint: "c0ffee00", NotAfter: now.Add(5 * 24 * time.Hour), Warned: 1, WarnedAt: now},
+		Certs:             []alert.CertWatch{{Host: "x", Fingerprint: "c0ffee00", NotAfter: now.Add(5 * 24 * time.Hour), Warned: 1, WarnedAt: now, LastSeen: now}},
+		TLSSince:          now,
 	}
 	// A record of this release: the certificates served lately.
 	d := f.Record(Identity{Name: "d", Type: "courier", Endpoint: "https://y"})
@@ -84,17 +85,16 @@ func TestLifecycleCorruption(t *testing.T) {
 		{"a fingerprint seen twice", `"fingerprint":"bbbb2222","first_seen"`, `"fingerprint":"aaaa1111","first_seen"`, "checks.c.lifecycle.sightings[1]: fingerprint aaaa1111 seen twice"},
 		{"issued_at without its secret", `"issued_fingerprint":"bbbb2222",`, ``, "checks.c.lifecycle.issued_at: issued_at and issued_fingerprint go together"},
 		{"rotation never notified", `,"last_notified":"2026-11-21T09:00:00Z"}`, `}`, "checks.c.lifecycle.rotation: fingerprint, since or last_notified missing"},
-		{"certificate without not_after", `"not_after":"2026-11-26T09:00:00Z","warned"`, `"warned"`, "checks.c.lifecycle.tls: host, fingerprint or not_after missing"},
-		{"a third warning", `"warned":1`, `"warned":3`, "checks.c.lifecycle.tls.warned: 3, not 0, 1 or 2"},
-		{"warned without when", `,"warned_at":"2026-11-21T09:00:00Z"`, ``, "checks.c.lifecycle.tls.warned_at: set exactly when a warning was sent"},
+		{"certificate without not_after", `"not_after":"2026-11-26T09:00:00Z","warned"`, `"warned"`, "checks.c.lifecycle.certs[0]: host, fingerprint or not_after missing"},
+		{"a third warning", `"warned":1`, `"warned":3`, "checks.c.lifecycle.certs[0].warned: 3, not 0, 1 or 2"},
+		{"warned without when", `,"warned_at":"2026-11-21T09:00:00Z"`, ``, "checks.c.lifecycle.certs[0].warned_at: set exactly when a warning was sent"},
 		{"rotate message without rotate_after", `"rotate_after":7776000000000000,`, ``, "outboxes.slack[0].lifecycle: a rotate message without issued_at or rotate_after"},
 		{"tls_expiry message without its host", `{"host":"x","not_after"`, `{"not_after"`, "outboxes.slack[1].lifecycle: a tls_expiry message without host or not_after"},
 		{"a resolution of something else", `"about":"rotate"`, `"about":"alert"`, `outboxes.slack[2].lifecycle.about: "alert" is neither rotate nor tls_expiry`},
 		{"a certificate never seen", `,"last_seen":"2026-11-21T08:59:00Z"`, ``, "checks.d.lifecycle.certs[0]: last_seen missing"},
 		{"a certificate remembered twice", `"fingerprint":"c0ffee02"`, `"fingerprint":"c0ffee01"`, "checks.d.lifecycle.certs[1]: certificate c0ffee01 of y seen twice"},
-		{"a served certificate warned thrice", `"warned":1,"warned_at":"2026-11-21T09:00:00Z","last_seen"`, `"warned":3,"warned_at":"2026-11-21T09:00:00Z","last_seen"`, "checks.d.lifecycle.certs[1].warned: 3, not 0, 1 or 2"},
-		{"a notice open without a certificate", regexp.MustCompile(`"certs":\[.*?\],`).FindString(string(good)), ``, "checks.d.lifecycle.tls_since: a notice open without a certificate"},
-		{"the first release's certificate beside certs", `"tls_since"`, `"tls":{"host":"y","fingerprint":"c0ffee03","not_after":"2026-11-26T09:00:00Z"},"tls_since"`, "checks.d.lifecycle.tls: beside certs or tls_since"},
+		{"a served certificate warned thrice", `"fingerprint":"c0ffee02","not_after":"2026-11-26T09:00:00Z","warned":1`, `"fingerprint":"c0ffee02","not_after":"2026-11-26T09:00:00Z","warned":3`, "checks.d.lifecycle.certs[1].warned: 3, not 0, 1 or 2"},
+		{"a notice open without a certificate", regexp.MustCompile(`"certs":\[\{"host":"y".*?\],`).FindString(string(good)), ``, "checks.d.lifecycle.tls_since: a notice open without a certificate"},
 		{"lifecycle facts on a reminder", `"kind":"rotate"`, `"kind":"reminder"`, "outboxes.slack[0].lifecycle: on a reminder message"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +121,7 @@ func TestFullLifecycleFitsTheFileLimit(t *testing.T) {
 	f := benchFile(10_000)
 	lc := lifecycleState()
 	full := *lc.Checks["c"].Lifecycle
-	full.TLS, full.TLSSince = nil, now
+	full.Certs, full.TLSSince = nil, now
 	for i := range alert.MaxCerts {
 		full.Certs = append(full.Certs, alert.CertWatch{Host: "partner.example.com", Fingerprint: fmt.Sprintf("%08x", i),
 			NotAfter: now.Add(5 * 24 * time.Hour), Warned: 2, WarnedAt: now, LastSeen: now})

@@ -172,7 +172,8 @@ func full(now time.Time) *state.File {
 		IssuedAt:          now.Add(-101 * 24 * time.Hour),
 		IssuedFingerprint: "3f2a9c1e",
 		Rotation:          &alert.Rotation{Fingerprint: "3f2a9c1e", Since: now.Add(-10 * 24 * time.Hour), LastNotified: now},
-		TLS:               &alert.CertWatch{Host: "x.example", Fingerprint: "c0ffee42", NotAfter: now.Add(5 * 24 * time.Hour), Warned: 1, WarnedAt: now},
+		Certs:             []alert.CertWatch{{Host: "x.example", Fingerprint: "c0ffee42", NotAfter: now.Add(5 * 24 * time.Hour), LastSeen: now, Warned: 1, WarnedAt: now}},
+		TLSSince:          now,
 	}
 	p := msg("c", alert.KindAlert, now)
 	p.Attempts, p.LastError = 1, "slack: HTTP 503"
