@@ -286,16 +286,9 @@ func renewed(next *Lifecycle, r checks.Result, now time.Time) []Decision {
 }
 
 // rememberCert is certs with c seen now: updated in place when known, else
-// added, forgetting the one seen longest ago beyond MaxCerts. A
-// certificate of the first lifecycle release, never seen with a time,
-// counts as seen now: it was the latest result's.
+// added, forgetting the one seen longest ago beyond MaxCerts.
 func rememberCert(certs []CertWatch, c checks.TLSCert, now time.Time) []CertWatch {
 	out := slices.Clone(certs)
-	for i := range out {
-		if out[i].LastSeen.IsZero() {
-			out[i].LastSeen = now
-		}
-	}
 	i := slices.IndexFunc(out, func(w CertWatch) bool { return w.Fingerprint == c.Fingerprint && w.Host == c.Host })
 	if i >= 0 {
 		out[i].NotAfter, out[i].LastSeen = c.NotAfter, now
