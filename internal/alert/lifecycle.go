@@ -242,7 +242,7 @@ func certificate(next *Lifecycle, r checks.Result, s LifecycleSettings, now time
 	if !c.Seen() {
 		return nil // plain http, or no certificate this time: nothing new
 	}
-	next.Certs = rememberCert(slices.Clone(next.Certs), c, now)
+	next.Certs = rememberCert(next.Certs, c, now)
 	served := servedIndexes(next.Certs)
 	w := &next.Certs[served[0]]
 	said := 0 // the stage on-call already heard of, if the notice is open
