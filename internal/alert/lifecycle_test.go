@@ -295,4 +295,3 @@ func TestTLSMessageFacts(t *testing.T) {
 		t.Error("FinalWarning: under 72 hours only")
 	}
 }
-
