@@ -81,6 +81,7 @@ func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		// unknown on the next.
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
+	bound(cfg)
 	cfg.MaxConns = 4
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
@@ -102,7 +103,7 @@ func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	ms, err := readMigrations()
 	if err == nil {
-		err = s.tx(ctx, "migrate the schema", func(tx pgx.Tx) error { return migrate(ctx, tx, ms) })
+		err = s.tx(ctx, "migrate the schema", func(ctx context.Context, tx pgx.Tx) error { return migrate(ctx, tx, ms) })
 	}
 	if err != nil {
 		pool.Close()
@@ -120,6 +121,8 @@ func (s *Store) Close() error {
 // Schema reads the database's schema version: Problem says why this
 // binary cannot use it, if it cannot.
 func (s *Store) Schema(ctx context.Context) (Schema, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
 	return schema(ctx, s.pool, s.secrets)
 }
 
@@ -158,6 +161,8 @@ func schema(ctx context.Context, q querier, secrets []string) (Schema, error) {
 
 // Open checks the connection: a session holds nothing between calls.
 func (s *Store) Open(ctx context.Context) (store.Session, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
 		return nil, s.safe("connect", err)
 	}
@@ -167,7 +172,7 @@ func (s *Store) Open(ctx context.Context) (store.Session, error) {
 // Snapshot reads everything in one read-only, repeatable-read transaction.
 func (s *Store) Snapshot(ctx context.Context) (*state.File, error) {
 	var f *state.File
-	err := s.txOptions(ctx, "read the state", pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.txOptions(ctx, "read the state", pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(ctx context.Context, tx pgx.Tx) error {
 		v, err := load(ctx, tx, store.Scope{All: true}, true)
 		if err != nil {
 			return err
@@ -185,7 +190,8 @@ func (s *Store) Snapshot(ctx context.Context) (*state.File, error) {
 // conflict wins. The winner forgets the check's slots of long ago.
 func (s *Store) ClaimSlot(ctx context.Context, check string, slot time.Time, owner string) (bool, error) {
 	won := false
-	err := s.tx(ctx, "claim a schedule slot", func(tx pgx.Tx) error {
+	err := s.tx(ctx, "claim a schedule slot", func(ctx context.Context, tx pgx.Tx) error {
+		won = false // a retry starts over
 		tag, err := tx.Exec(ctx, "INSERT INTO tokenwatch_slots (check_name, slot, owner) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 			check, slot, owner)
 		if err != nil || tag.RowsAffected() == 0 {
@@ -203,7 +209,7 @@ func (s *Store) Import(ctx context.Context, f *state.File, configured []string) 
 	if p := f.Problem(); p != "" {
 		return fmt.Errorf("import: the state cannot be used: %s", p)
 	}
-	return s.tx(ctx, "import the state", func(tx pgx.Tx) error {
+	return s.tx(ctx, "import the state", func(ctx context.Context, tx pgx.Tx) error {
 		if err := s.lock(ctx, tx, lockDecide, lockFileLevel); err != nil {
 			return err
 		}
@@ -219,26 +225,52 @@ func (s *Store) Import(ctx context.Context, f *state.File, configured []string) 
 	})
 }
 
-// tx runs fn in a transaction, committed when fn returns nil. Errors of
-// the database come back worded by safeError; fn's own are returned as
-// they are.
-func (s *Store) tx(ctx context.Context, doing string, fn func(pgx.Tx) error) error {
+// tx runs fn in a transaction, committed when fn returns nil. fn gets the
+// transaction's context: bounded by txTimeout when the caller's has no
+// deadline, so no call hangs on a database that stopped answering. A
+// transaction whose connection broke before it committed rolled back, so
+// it runs once more on a new connection (the server ended the session, a
+// pooled connection had died). Errors of the database come back worded by
+// safeError; fn's own are returned as they are.
+func (s *Store) tx(ctx context.Context, doing string, fn func(context.Context, pgx.Tx) error) error {
 	return s.txOptions(ctx, doing, pgx.TxOptions{}, fn)
 }
 
-func (s *Store) txOptions(ctx context.Context, doing string, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+func (s *Store) txOptions(ctx context.Context, doing string, opts pgx.TxOptions, fn func(context.Context, pgx.Tx) error) error {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	again, err := s.attempt(ctx, doing, opts, fn)
+	if again && ctx.Err() == nil {
+		_, err = s.attempt(ctx, doing, opts, fn)
+	}
+	return err
+}
+
+// attempt runs fn in one transaction; again is true when it failed
+// because the connection broke before Commit was sent (after it, the
+// transaction may have committed, and is not run twice).
+func (s *Store) attempt(ctx context.Context, doing string, opts pgx.TxOptions, fn func(context.Context, pgx.Tx) error) (again bool, err error) {
 	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
-		return s.safe(doing, err)
+		return connectionLost(err), s.safe(doing, err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return s.classify(doing, err)
+	defer rollback(ctx, tx)
+	if err := fn(ctx, tx); err != nil {
+		var caller *callerError
+		return !errors.As(err, &caller) && connectionLost(err), s.classify(doing, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return s.safe(doing, err)
+		return false, s.safe(doing, err)
 	}
-	return nil
+	return false, nil
+}
+
+// rollback ends tx if it did not commit (a no-op after Commit), even when
+// ctx was canceled, but not for longer than a connection may take.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultConnectTimeout)
+	defer cancel()
+	_ = tx.Rollback(ctx)
 }
 
 // classify returns an error of fn: a caller's error as it is, a
