@@ -54,6 +54,10 @@ type Options struct {
 	Wait time.Duration
 	// MaxConns bounds the connections; 0 means 4.
 	MaxConns int32
+	// ReadOnly is for a command that only reads (status, silence list):
+	// New never creates or migrates the schema, and fails with
+	// ErrNoSchema where there is none.
+	ReadOnly bool
 }
 
 // Store is the state in PostgreSQL.
@@ -66,8 +70,8 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// New connects to the database of dsn and migrates its schema (see
-// migrate). dsn is a secret: no error says it, or its password.
+// New connects to the database of dsn and migrates its schema when it is
+// behind (see ensureSchema). dsn is a secret: no error says it, or its password.
 func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	secrets := []string{dsn}
 	cfg, err := pgxpool.ParseConfig(dsn)
@@ -101,15 +105,37 @@ func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.wait == 0 {
 		s.wait = 5 * time.Second
 	}
-	ms, err := readMigrations()
-	if err == nil {
-		err = s.tx(ctx, "migrate the schema", func(ctx context.Context, tx pgx.Tx) error { return migrate(ctx, tx, ms) })
-	}
-	if err != nil {
+	if err := s.ensureSchema(ctx, opts.ReadOnly); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// ensureSchema reads the schema version, and creates or migrates the
+// schema only when it is behind this binary's and the store may write: on
+// a current schema it takes no lock and runs no DDL, so a role with rights
+// on the tables alone can use it.
+func (s *Store) ensureSchema(ctx context.Context, readOnly bool) error {
+	ms, err := readMigrations()
+	if err != nil {
+		return err
+	}
+	var applied map[int]bool
+	var newest int
+	err = s.txOptions(ctx, "read the schema version", pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(ctx context.Context, tx pgx.Tx) error {
+		applied, newest, err = readSchema(ctx, tx)
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case newest >= len(ms):
+		return tooNew(applied, newest, len(ms))
+	case readOnly:
+		return behind(newest)
+	}
+	return s.tx(ctx, "migrate the schema", func(ctx context.Context, tx pgx.Tx) error { return migrate(ctx, tx, ms) })
 }
 
 // Close closes the connections.
@@ -128,7 +154,8 @@ func (s *Store) Schema(ctx context.Context) (Schema, error) {
 
 // Check connects to the database of dsn and reads its schema version,
 // changing nothing (for doctor, which must not migrate): Version 0 when
-// tokenwatch has not created its schema there yet.
+// tokenwatch has not created its schema there yet, and then whether the
+// role may create it.
 func Check(ctx context.Context, dsn string) (Schema, error) {
 	secrets := []string{dsn}
 	cfg, err := pgx.ParseConfig(dsn)
@@ -141,14 +168,24 @@ func Check(ctx context.Context, dsn string) (Schema, error) {
 		return Schema{}, safeError("connect", err, secrets...)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass('tokenwatch_schema_version') IS NOT NULL").Scan(&exists); err != nil {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	applied, newest, err := readSchema(ctx, conn)
+	switch {
+	case errors.Is(err, errStrayTables):
+		return Schema{Known: SchemaVersion, Problem: err}, nil
+	case err != nil:
 		return Schema{}, safeError("read the schema version", err, secrets...)
 	}
-	if !exists {
-		return Schema{Known: SchemaVersion}, nil
+	sc := Schema{Version: newest, Known: SchemaVersion, Problem: tooNew(applied, newest, SchemaVersion)}
+	if newest < SchemaVersion {
+		p, err := readPrivilege(ctx, conn)
+		if err != nil {
+			return Schema{}, safeError("read the role's privileges", err, secrets...)
+		}
+		sc.Privilege = &p
 	}
-	return schema(ctx, conn, secrets)
+	return sc, nil
 }
 
 func schema(ctx context.Context, q querier, secrets []string) (Schema, error) {
