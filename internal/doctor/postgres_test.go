@@ -52,6 +52,7 @@ func TestPostgres(t *testing.T) {
 			`may not create tables in schema public: as the database's owner, run GRANT CREATE ON SCHEMA "public" TO "tw_doctor_tables";`},
 		{"tables but no schema version", stray, Fail, "tokenwatch's tables but no schema version"},
 		{"migrated", migrated, OK, fmt.Sprintf("connected, schema %d ", postgres.SchemaVersion)},
+		{"pool settings in the DSN, as run reads them", migrated + " pool_max_conns=8", OK, "connected, schema"},
 		{"a newer compatible schema", newer, OK, fmt.Sprintf("schema %d ", postgres.SchemaVersion+1)},
 		{"an incompatible schema", incompatible, Fail, "upgrade tokenwatch"},
 		{"a closed server", fmt.Sprintf("postgres://tw:%s@%s/tw?sslmode=disable&connect_timeout=5", closedPW, testkit.FreeAddr(t)), Fail, "connect"},

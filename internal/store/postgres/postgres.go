@@ -73,19 +73,16 @@ var _ store.Store = (*Store)(nil)
 // New connects to the database of dsn and migrates its schema when it is
 // behind (see ensureSchema). dsn is a secret: no error says it, or its password.
 func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	secrets := []string{dsn}
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, secrets, err := parse(dsn)
 	if err != nil {
-		return nil, safeError("read the DSN", err, secrets...)
+		return nil, err
 	}
-	secrets = append(secrets, cfg.ConnConfig.Password)
 	if !strings.Contains(dsn, "default_query_exec_mode") {
 		// A pooler in transaction mode hands each transaction another
 		// server connection: a statement prepared by name on one is
 		// unknown on the next.
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
-	bound(cfg)
 	cfg.MaxConns = 4
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
@@ -138,6 +135,19 @@ func (s *Store) ensureSchema(ctx context.Context, readOnly bool) error {
 	return s.tx(ctx, "migrate the schema", func(ctx context.Context, tx pgx.Tx) error { return migrate(ctx, tx, ms) })
 }
 
+// parse reads dsn as the store and doctor both use it: pgxpool's keys
+// (pool_max_conns, ...) included, with the store's bounds. secrets are
+// what no error may say: the DSN and its password.
+func parse(dsn string) (*pgxpool.Config, []string, error) {
+	secrets := []string{dsn}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, nil, safeError("read the DSN", err, secrets...)
+	}
+	bound(cfg)
+	return cfg, append(secrets, cfg.ConnConfig.Password), nil
+}
+
 // Close closes the connections.
 func (s *Store) Close() error {
 	s.pool.Close()
@@ -157,13 +167,11 @@ func (s *Store) Schema(ctx context.Context) (Schema, error) {
 // tokenwatch has not created its schema there yet, and then whether the
 // role may create it.
 func Check(ctx context.Context, dsn string) (Schema, error) {
-	secrets := []string{dsn}
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, secrets, err := parse(dsn)
 	if err != nil {
-		return Schema{}, safeError("read the DSN", err, secrets...)
+		return Schema{}, err
 	}
-	secrets = append(secrets, cfg.Password)
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return Schema{}, safeError("connect", err, secrets...)
 	}
