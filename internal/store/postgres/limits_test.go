@@ -170,3 +170,20 @@ func TestBound(t *testing.T) {
 		}
 	}
 }
+
+// A transaction whose caller gave no deadline gets the store's; a
+// caller's own deadline is kept as it is.
+func TestWithDeadline(t *testing.T) {
+	ctx, cancel := withDeadline(context.Background())
+	defer cancel()
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > txTimeout {
+		t.Errorf("no caller deadline: got %v %v, want one within %s", d, ok, txTimeout)
+	}
+	mine, cancelMine := context.WithTimeout(context.Background(), time.Hour)
+	defer cancelMine()
+	ctx, cancel = withDeadline(mine)
+	defer cancel()
+	if ctx != mine {
+		t.Error("the caller's deadline was replaced")
+	}
+}
