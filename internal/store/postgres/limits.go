@@ -22,7 +22,8 @@ const (
 	// defaultConnectTimeout bounds a connection when the DSN sets no
 	// connect_timeout of its own.
 	defaultConnectTimeout = 5 * time.Second
-	// txTimeout bounds a transaction whose caller gave no deadline: far
+	// txTimeout bounds a transaction whose caller gave no deadline, unless
+	// Options.Timeout says otherwise: far
 	// above what any transaction takes (a decision at 10,000 checks takes
 	// well under a second), far below forever.
 	txTimeout = 30 * time.Second
@@ -39,13 +40,13 @@ func bound(cfg *pgxpool.Config) {
 	cfg.HealthCheckPeriod = healthCheckPeriod
 }
 
-// withDeadline is ctx, bounded by txTimeout unless it has a deadline of
-// its own already.
-func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+// withDeadline is ctx, bounded by limit unless it has a deadline of its
+// own already.
+func withDeadline(ctx context.Context, limit time.Duration) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, txTimeout)
+	return context.WithTimeout(ctx, limit)
 }
 
 // IsConnectionError reports whether err says the database could not be

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,16 +175,121 @@ func TestBound(t *testing.T) {
 // A transaction whose caller gave no deadline gets the store's; a
 // caller's own deadline is kept as it is.
 func TestWithDeadline(t *testing.T) {
-	ctx, cancel := withDeadline(context.Background())
+	ctx, cancel := withDeadline(context.Background(), txTimeout)
 	defer cancel()
 	if d, ok := ctx.Deadline(); !ok || time.Until(d) > txTimeout {
 		t.Errorf("no caller deadline: got %v %v, want one within %s", d, ok, txTimeout)
 	}
 	mine, cancelMine := context.WithTimeout(context.Background(), time.Hour)
 	defer cancelMine()
-	ctx, cancel = withDeadline(mine)
+	ctx, cancel = withDeadline(mine, txTimeout)
 	defer cancel()
 	if ctx != mine {
 		t.Error("the caller's deadline was replaced")
 	}
+}
+
+// freezer is a TCP proxy to the test server that can stop forwarding, as
+// a server stopped with SIGSTOP (or a dropped network) stops answering
+// while its connections stay open.
+type freezer struct {
+	ln     net.Listener
+	socket string
+	frozen chan struct{} // closed to freeze
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+// cut closes every proxied connection, so that closing the store does not
+// wait on a frozen one.
+func (f *freezer) cut() {
+	f.ln.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		c.Close()
+	}
+}
+
+func newFreezer(t *testing.T, dsn string) (*freezer, string) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{ln: ln, socket: fmt.Sprintf("%s/.s.PGSQL.%d", cfg.Host, cfg.Port), frozen: make(chan struct{})}
+	t.Cleanup(f.cut)
+	go f.serve()
+	port := ln.Addr().(*net.TCPAddr).Port
+	return f, fmt.Sprintf("host=127.0.0.1 port=%d dbname=%s user=%s sslmode=disable", port, cfg.Database, cfg.User)
+}
+
+func (f *freezer) serve() {
+	for {
+		client, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("unix", f.socket)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		f.mu.Lock()
+		f.conns = append(f.conns, client, server)
+		f.mu.Unlock()
+		go f.pipe(client, server)
+		go f.pipe(server, client)
+	}
+}
+
+// pipe forwards from→to until frozen; then it holds what it read.
+func (f *freezer) pipe(from, to net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := from.Read(buf)
+		if err != nil {
+			return
+		}
+		select {
+		case <-f.frozen:
+			return // dropped: the connection stays open, and silent
+		default:
+		}
+		if _, err := to.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// A database that stops answering mid-session fails a call whose caller
+// gave no deadline within the store's bound, as a connection error: it
+// never hangs (serve's pass, status and run went on waiting for ever).
+func TestACallOnAFrozenServerEnds(t *testing.T) {
+	f, dsn := newFreezer(t, pgtest.DSN(t))
+	s := open(t, dsn, Options{Timeout: time.Second})
+	t.Cleanup(f.cut) // before the store closes
+	if _, err := s.Snapshot(context.Background()); err != nil {
+		t.Fatalf("before the freeze: %v", err)
+	}
+	close(f.frozen)
+	start := time.Now()
+	_, err := s.Snapshot(context.Background())
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("a snapshot of a frozen server succeeded")
+	}
+	// The bound, then pgx's own second to close the connection, for each
+	// of the two attempts at most.
+	if took > 2*(time.Second+2*time.Second) {
+		t.Errorf("the call ended after %s, want within the bound", took)
+	}
+	if !IsConnectionError(err) {
+		t.Errorf("err = %v, want a connection error", err)
+	}
+	t.Logf("the call ended after %s: %v", took.Round(time.Millisecond), err)
 }

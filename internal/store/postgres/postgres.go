@@ -58,6 +58,9 @@ type Options struct {
 	// New never creates or migrates the schema, and fails with
 	// ErrNoSchema where there is none.
 	ReadOnly bool
+	// Timeout bounds each call whose caller gave no deadline, so that a
+	// database that stops answering fails the call; 0 means 30s.
+	Timeout time.Duration
 }
 
 // Store is the state in PostgreSQL.
@@ -65,7 +68,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	now     func() time.Time
 	wait    time.Duration
-	secrets []string // cut from every error: the password, the DSN
+	timeout time.Duration // see Options.Timeout
+	secrets []string      // cut from every error: the password, the DSN
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,16 +95,21 @@ func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, safeError("connect", err, secrets...)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, safeError("connect", err, secrets...)
-	}
-	s := &Store{pool: pool, now: opts.Now, wait: opts.Wait, secrets: secrets}
+	s := &Store{pool: pool, now: opts.Now, wait: opts.Wait, timeout: opts.Timeout, secrets: secrets}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.wait == 0 {
 		s.wait = 5 * time.Second
+	}
+	if s.timeout == 0 {
+		s.timeout = txTimeout
+	}
+	pingCtx, cancel := withDeadline(ctx, s.timeout)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, safeError("connect", err, secrets...)
 	}
 	if err := s.ensureSchema(ctx, opts.ReadOnly); err != nil {
 		pool.Close()
@@ -157,7 +166,7 @@ func (s *Store) Close() error {
 // Schema reads the database's schema version: Problem says why this
 // binary cannot use it, if it cannot.
 func (s *Store) Schema(ctx context.Context) (Schema, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := withDeadline(ctx, s.timeout)
 	defer cancel()
 	return schema(ctx, s.pool, s.secrets)
 }
@@ -176,7 +185,7 @@ func Check(ctx context.Context, dsn string) (Schema, error) {
 		return Schema{}, safeError("connect", err, secrets...)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := withDeadline(ctx, txTimeout)
 	defer cancel()
 	applied, newest, err := readSchema(ctx, conn)
 	switch {
@@ -206,7 +215,7 @@ func schema(ctx context.Context, q querier, secrets []string) (Schema, error) {
 
 // Open checks the connection: a session holds nothing between calls.
 func (s *Store) Open(ctx context.Context) (store.Session, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := withDeadline(ctx, s.timeout)
 	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
 		return nil, s.safe("connect", err)
@@ -271,7 +280,7 @@ func (s *Store) Import(ctx context.Context, f *state.File, configured []string) 
 }
 
 // tx runs fn in a transaction, committed when fn returns nil. fn gets the
-// transaction's context: bounded by txTimeout when the caller's has no
+// transaction's context: bounded by Options.Timeout when the caller's has no
 // deadline, so no call hangs on a database that stopped answering. A
 // transaction whose connection broke before it committed rolled back, so
 // it runs once more on a new connection (the server ended the session, a
@@ -282,7 +291,7 @@ func (s *Store) tx(ctx context.Context, doing string, fn func(context.Context, p
 }
 
 func (s *Store) txOptions(ctx context.Context, doing string, opts pgx.TxOptions, fn func(context.Context, pgx.Tx) error) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := withDeadline(ctx, s.timeout)
 	defer cancel()
 	again, err := s.attempt(ctx, doing, opts, fn)
 	if again && ctx.Err() == nil {
