@@ -38,3 +38,21 @@ func TestReadingCommandsNeverCreateTheSchema(t *testing.T) {
 		t.Errorf("the reading commands created %d tables", n)
 	}
 }
+
+// validate refuses a DSN pgx cannot parse, at its line, without the DSN
+// or its password (every command would fail on it).
+func TestValidateRefusesADSNItCannotParse(t *testing.T) {
+	t.Parallel()
+	const pw = "p@ss:w/o rd?#"
+	path := writeConfig(t, "state:\n  postgres:\n    dsn: \"postgres://tw:"+pw+"@db:5432/tw\"\nchecks:\n  - {name: c, type: courier, token: abcdefgh}\n")
+	code, stdout, stderr := run("validate", "--config", path)
+	if code != exitUsage || stdout != "" {
+		t.Fatalf("exit %d, stdout %q: want 2 and nothing on stdout\n%s", code, stdout, stderr)
+	}
+	if want := path + ":3:10: state.postgres: the DSN cannot be parsed: failed to parse as URL"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, pw) || strings.Contains(stderr, "w/o rd") {
+		t.Errorf("stderr shows the password:\n%s", stderr)
+	}
+}
