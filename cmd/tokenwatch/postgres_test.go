@@ -313,7 +313,7 @@ func TestDoctorOnPostgres(t *testing.T) {
 		t.Fatalf("no state postgresql item: %s", stdout)
 		return "", ""
 	}
-	if r, d := item(); r != "warn" || !strings.Contains(d, "schema not created yet") {
+	if r, d := item(); r != "warn" || !strings.Contains(d, "no tokenwatch schema yet: run or serve creates it") {
 		t.Errorf("before any run: %s %q", r, d)
 	}
 	snapshot(t, cfgPath) // opening the store creates the schema, as run does

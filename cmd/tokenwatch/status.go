@@ -72,7 +72,7 @@ func readState(ctx context.Context, cfg *config.Config) (*state.File, error) {
 		// that says what the next run will do about it.
 		return peekState(cfg.State.Path)
 	}
-	s, err := openStore(ctx, cfg, 0, time.Now) // a snapshot takes no lock
+	s, err := openReader(ctx, cfg.State.Postgres)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,14 @@
 package config
 
 import (
+	"errors"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"gopkg.in/yaml.v3"
 )
 
@@ -27,8 +32,8 @@ func (p *parser) state(n *yaml.Node, s *State) {
 }
 
 // postgres reads state.postgres: the DSN is a secret, given inline (from
-// ${VAR}) or in a file. It is checked for its form only: validate never
-// connects.
+// ${VAR}) or in a file. It is parsed, as the store parses it, but never
+// connected to: validate never connects.
 func (p *parser) postgres(n *yaml.Node) *Postgres {
 	var inline, file *yaml.Node
 	p.fields(n, "state.postgres", map[string]func(*yaml.Node){
@@ -52,7 +57,49 @@ func (p *parser) postgres(n *yaml.Node) *Postgres {
 		p.errorf(at, "state.postgres: the DSN is neither a postgres:// URL nor key=value pairs (host=... dbname=...)")
 		return nil
 	}
+	// Parsed as the store parses it (pgxpool's keys included), so that a
+	// DSN every command would refuse fails here, where the line is known.
+	if _, err := pgxpool.ParseConfig(dsn.Reveal()); err != nil {
+		p.errorf(at, "state.postgres: the DSN cannot be parsed: %s (the DSN is not shown: it is a secret)", dsnProblem(err))
+		return nil
+	}
 	return &Postgres{DSN: dsn}
+}
+
+// dsnProblem is why pgx cannot parse a DSN, without the DSN: pgx's own
+// text quotes it, redacting the password only as well as it can guess
+// where the password is, and some of its reasons quote a piece of it.
+func dsnProblem(err error) string {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return "pgx cannot read it"
+	}
+	c := *pe
+	c.ConnString = ""
+	reason := strings.TrimPrefix(c.Error(), "cannot parse ``: ")
+	inner := errors.Unwrap(pe)
+	if inner == nil {
+		return reason
+	}
+	reason = strings.TrimSuffix(reason, " ("+inner.Error()+")")
+	var num *strconv.NumError
+	switch {
+	case errors.As(inner, &num):
+		return reason + " (" + num.Err.Error() + ")"
+	case reason == "failed to parse as URL":
+		// pgx's and net/url's reasons quote the part they stumbled on.
+		return reason + " (percent-encode the special characters of the user and password: @ : / ? # [ ] % and spaces)"
+	case slices.Contains(fixedReasons, inner.Error()):
+		return reason + " (" + inner.Error() + ")"
+	}
+	return reason
+}
+
+// fixedReasons are pgx's reasons for a key=value DSN that quote none of it.
+var fixedReasons = []string{
+	"invalid keyword/value",
+	"unterminated quoted string in connection info string",
+	"forbidden NUL byte in connection string",
 }
 
 // dsnShape says whether s has the form of a libpq connection string: a

@@ -33,6 +33,13 @@ func TestPostgres(t *testing.T) {
 	}
 	pgtest.Exec(t, newer, fmt.Sprintf("INSERT INTO tokenwatch_schema_version (version, compatible, name) VALUES (%d, true, 'future_added_a_column')", postgres.SchemaVersion+1))
 	pgtest.Exec(t, incompatible, fmt.Sprintf("INSERT INTO tokenwatch_schema_version (version, compatible, name) VALUES (%d, false, 'future_renamed_a_table')", postgres.SchemaVersion+1))
+	// A role with no CREATE on schema public (PostgreSQL 15's default for
+	// a role that does not own the database).
+	empty := pgtest.DSN(t)
+	pgtest.Exec(t, empty, "CREATE ROLE tw_doctor_tables LOGIN")
+	tablesOnly := empty + " user=tw_doctor_tables"
+	stray := pgtest.DSN(t)
+	pgtest.Exec(t, stray, "CREATE TABLE tokenwatch_schema_version (version integer PRIMARY KEY, compatible boolean NOT NULL, name text NOT NULL); CREATE TABLE tokenwatch_records (name text)")
 	const closedPW, wrongPW = "cl0sed-doctor-pw", "wr0ng-doctor-pw"
 	wrong := strings.Replace(pgtest.PasswordRole(t, fresh, "tw_doctor", "r1ght-doctor-pw"), "r1ght-doctor-pw", wrongPW, 1)
 	tests := []struct {
@@ -40,8 +47,12 @@ func TestPostgres(t *testing.T) {
 		want      Result
 		says      string
 	}{
-		{"no schema yet", fresh, Warn, "schema not created yet: run or serve creates it"},
+		{"no schema yet", fresh, Warn, "connected; no tokenwatch schema yet: run or serve creates it"},
+		{"no schema yet, and a role that may not create it", tablesOnly, Fail,
+			`may not create tables in schema public: as the database's owner, run GRANT CREATE ON SCHEMA "public" TO "tw_doctor_tables";`},
+		{"tables but no schema version", stray, Fail, "tokenwatch's tables but no schema version"},
 		{"migrated", migrated, OK, fmt.Sprintf("connected, schema %d ", postgres.SchemaVersion)},
+		{"pool settings in the DSN, as run reads them", migrated + " pool_max_conns=8", OK, "connected, schema"},
 		{"a newer compatible schema", newer, OK, fmt.Sprintf("schema %d ", postgres.SchemaVersion+1)},
 		{"an incompatible schema", incompatible, Fail, "upgrade tokenwatch"},
 		{"a closed server", fmt.Sprintf("postgres://tw:%s@%s/tw?sslmode=disable&connect_timeout=5", closedPW, testkit.FreeAddr(t)), Fail, "connect"},

@@ -143,4 +143,8 @@ var (
 	// memory but could not be written: the session goes on from it (its
 	// next calls see the change), and the pass reports the state unsaved.
 	ErrUnsaved = errors.New("state not saved")
+	// ErrUnavailable is wrapped by an error of a store that could not
+	// reach its database (the connection broke, or it did not answer in
+	// time): the state was not written, and trying again later may work.
+	ErrUnavailable = errors.New("the state's database cannot be reached")
 )

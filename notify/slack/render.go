@@ -49,8 +49,21 @@ const lateBecause = "Slack could not be reached"
 // pure: the request bodies of both modes are built from it.
 func Render(c notify.Content) (string, []slackapi.Block) {
 	k := cardOf(c)
-	return k.Fallback, blocksOf(k)
+	return fallbackOf(k.Fallback), blocksOf(k)
 }
+
+// fallbackOf keeps the top-level text within maxFallbackText, saying so
+// when it was cut: a detail of megabytes (a hand-edited state) would
+// otherwise be posted whole, beside blocks that are cut.
+func fallbackOf(s string) string {
+	if len(s) <= maxFallbackText {
+		return s
+	}
+	return cut(s, maxFallbackText-len(fallbackCut)) + fallbackCut
+}
+
+// fallbackCut ends a top-level text that was cut.
+const fallbackCut = " (cut: Slack's message size limit)"
 
 // WebhookBody is the JSON an incoming webhook is posted.
 func WebhookBody(text string, blocks []slackapi.Block) ([]byte, error) {
@@ -141,6 +154,9 @@ const (
 	// maxTotalText keeps well under the ~13,000 characters at which Slack
 	// has been seen to answer msg_blocks_too_long.
 	maxTotalText = 11000
+	// maxFallbackText bounds the top-level text (the notification's),
+	// as long as a section may be.
+	maxFallbackText = 3000
 )
 
 // blocksOf lays a card out as Block Kit, within Slack's limits: long text

@@ -250,3 +250,23 @@ func TestPlain(t *testing.T) {
 		}
 	}
 }
+
+// The top-level text (the push notification's fallback) is cut like the
+// blocks: a detail of 2 MB is not posted whole, and the cut is said.
+func TestFallbackStaysWithinSlackLimits(t *testing.T) {
+	d := notifytest.Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, "`"+strings.Repeat("x", 2_000_000))
+	text, _ := Render(notify.Compose(notify.Message{Decision: d}, notifytest.At))
+	if len(text) > maxFallbackText {
+		t.Errorf("fallback text of %d characters, want at most %d", len(text), maxFallbackText)
+	}
+	if !strings.HasSuffix(text, "… (cut: Slack's message size limit)") {
+		t.Errorf("a cut fallback must say so: …%s", text[max(0, len(text)-60):])
+	}
+	if strings.Count(text, "`")%2 != 0 {
+		t.Errorf("the cut fallback leaves a code span open: …%s", text[max(0, len(text)-60):])
+	}
+	short := notifytest.Decision(alert.KindAlert, checks.TypePartner, checks.Invalid, 400, "short detail")
+	if text, _ := Render(notify.Compose(notify.Message{Decision: short}, notifytest.At)); strings.Contains(text, "cut:") {
+		t.Errorf("a short fallback was marked cut: %s", text)
+	}
+}

@@ -6,21 +6,35 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tokenwatch/tokenwatch/internal/store"
 )
 
 // dbError is an error of the database, worded so that it cannot carry the
 // DSN: pgx's own texts name the DSN's user, host and database, and the
 // text of a DSN it cannot parse is only redacted as well as pgx can guess
 // where the password is. It wraps no pgx error (whose Error would say it
-// all again), only a context's error, so errors.Is still sees a timeout.
+// all again), only a context's error, so errors.Is still sees a timeout,
+// and store.ErrUnavailable when the connection was lost.
 type dbError struct {
 	msg   string
 	code  string // SQLSTATE, when the server answered
 	cause error  // context.Canceled or context.DeadlineExceeded, or nil
+	lost  bool   // the connection failed, not the statement
 }
 
 func (e *dbError) Error() string { return e.msg }
-func (e *dbError) Unwrap() error { return e.cause }
+
+func (e *dbError) Unwrap() []error {
+	var errs []error
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	if e.lost {
+		errs = append(errs, store.ErrUnavailable)
+	}
+	return errs
+}
 
 // lockNotAvailable is the SQLSTATE of a lock_timeout that ran out.
 const lockNotAvailable = "55P03"
@@ -29,7 +43,7 @@ const lockNotAvailable = "55P03"
 // as far as that can be said without the DSN. secrets (the password, the
 // DSN itself) are cut from whatever text is left, as a last guard.
 func safeError(doing string, err error, secrets ...string) error {
-	e := &dbError{}
+	e := &dbError{lost: connectionLost(err)}
 	var pg *pgconn.PgError
 	var parse *pgconn.ParseConfigError
 	switch {

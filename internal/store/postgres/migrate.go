@@ -87,19 +87,20 @@ func migrate(ctx context.Context, tx pgx.Tx, ms []migration) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockMigrate); err != nil {
 		return err
 	}
+	// Another replica may have migrated while this one waited.
+	applied, newest, err := readSchema(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if newest >= len(ms) {
+		return tooNew(applied, newest, len(ms))
+	}
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS tokenwatch_schema_version (
 		version     integer PRIMARY KEY,
 		compatible  boolean NOT NULL,
 		name        text NOT NULL,
 		applied_at  timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return err
-	}
-	applied, newest, err := appliedVersions(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if newest > len(ms) {
-		return tooNew(applied, newest, len(ms))
 	}
 	for _, m := range ms[newest:] {
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
@@ -157,6 +158,9 @@ type Schema struct {
 	Version int
 	Known   int
 	Problem error // nil when usable
+	// Privilege is read when the schema is missing or behind (Version <
+	// Known): whether run or serve will be able to create or migrate it.
+	Privilege *Privilege
 }
 
 // querier is what pgx.Tx and pgxpool.Pool have in common for reading.

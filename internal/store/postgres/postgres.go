@@ -54,6 +54,13 @@ type Options struct {
 	Wait time.Duration
 	// MaxConns bounds the connections; 0 means 4.
 	MaxConns int32
+	// ReadOnly is for a command that only reads (status, silence list):
+	// New never creates or migrates the schema, and fails with
+	// ErrNoSchema where there is none.
+	ReadOnly bool
+	// Timeout bounds each call whose caller gave no deadline, so that a
+	// database that stops answering fails the call; 0 means 30s.
+	Timeout time.Duration
 }
 
 // Store is the state in PostgreSQL.
@@ -61,20 +68,19 @@ type Store struct {
 	pool    *pgxpool.Pool
 	now     func() time.Time
 	wait    time.Duration
-	secrets []string // cut from every error: the password, the DSN
+	timeout time.Duration // see Options.Timeout
+	secrets []string      // cut from every error: the password, the DSN
 }
 
 var _ store.Store = (*Store)(nil)
 
-// New connects to the database of dsn and migrates its schema (see
-// migrate). dsn is a secret: no error says it, or its password.
+// New connects to the database of dsn and migrates its schema when it is
+// behind (see ensureSchema). dsn is a secret: no error says it, or its password.
 func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	secrets := []string{dsn}
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, secrets, err := parse(dsn)
 	if err != nil {
-		return nil, safeError("read the DSN", err, secrets...)
+		return nil, err
 	}
-	secrets = append(secrets, cfg.ConnConfig.Password)
 	if !strings.Contains(dsn, "default_query_exec_mode") {
 		// A pooler in transaction mode hands each transaction another
 		// server connection: a statement prepared by name on one is
@@ -89,26 +95,66 @@ func New(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, safeError("connect", err, secrets...)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, safeError("connect", err, secrets...)
-	}
-	s := &Store{pool: pool, now: opts.Now, wait: opts.Wait, secrets: secrets}
+	s := &Store{pool: pool, now: opts.Now, wait: opts.Wait, timeout: opts.Timeout, secrets: secrets}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.wait == 0 {
 		s.wait = 5 * time.Second
 	}
-	ms, err := readMigrations()
-	if err == nil {
-		err = s.tx(ctx, "migrate the schema", func(tx pgx.Tx) error { return migrate(ctx, tx, ms) })
+	if s.timeout == 0 {
+		s.timeout = txTimeout
 	}
-	if err != nil {
+	pingCtx, cancel := withDeadline(ctx, s.timeout)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, safeError("connect", err, secrets...)
+	}
+	if err := s.ensureSchema(ctx, opts.ReadOnly); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// ensureSchema reads the schema version, and creates or migrates the
+// schema only when it is behind this binary's and the store may write: on
+// a current schema it takes no lock and runs no DDL, so a role with rights
+// on the tables alone can use it.
+func (s *Store) ensureSchema(ctx context.Context, readOnly bool) error {
+	ms, err := readMigrations()
+	if err != nil {
+		return err
+	}
+	var applied map[int]bool
+	var newest int
+	err = s.txOptions(ctx, "read the schema version", pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(ctx context.Context, tx pgx.Tx) error {
+		applied, newest, err = readSchema(ctx, tx)
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case newest >= len(ms):
+		return tooNew(applied, newest, len(ms))
+	case readOnly:
+		return behind(newest)
+	}
+	return s.tx(ctx, "migrate the schema", func(ctx context.Context, tx pgx.Tx) error { return migrate(ctx, tx, ms) })
+}
+
+// parse reads dsn as the store and doctor both use it: pgxpool's keys
+// (pool_max_conns, ...) included, with the store's bounds. secrets are
+// what no error may say: the DSN and its password.
+func parse(dsn string) (*pgxpool.Config, []string, error) {
+	secrets := []string{dsn}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, nil, safeError("read the DSN", err, secrets...)
+	}
+	bound(cfg)
+	return cfg, append(secrets, cfg.ConnConfig.Password), nil
 }
 
 // Close closes the connections.
@@ -120,32 +166,43 @@ func (s *Store) Close() error {
 // Schema reads the database's schema version: Problem says why this
 // binary cannot use it, if it cannot.
 func (s *Store) Schema(ctx context.Context) (Schema, error) {
+	ctx, cancel := withDeadline(ctx, s.timeout)
+	defer cancel()
 	return schema(ctx, s.pool, s.secrets)
 }
 
 // Check connects to the database of dsn and reads its schema version,
 // changing nothing (for doctor, which must not migrate): Version 0 when
-// tokenwatch has not created its schema there yet.
+// tokenwatch has not created its schema there yet, and then whether the
+// role may create it.
 func Check(ctx context.Context, dsn string) (Schema, error) {
-	secrets := []string{dsn}
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, secrets, err := parse(dsn)
 	if err != nil {
-		return Schema{}, safeError("read the DSN", err, secrets...)
+		return Schema{}, err
 	}
-	secrets = append(secrets, cfg.Password)
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return Schema{}, safeError("connect", err, secrets...)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass('tokenwatch_schema_version') IS NOT NULL").Scan(&exists); err != nil {
+	ctx, cancel := withDeadline(ctx, txTimeout)
+	defer cancel()
+	applied, newest, err := readSchema(ctx, conn)
+	switch {
+	case errors.Is(err, errStrayTables):
+		return Schema{Known: SchemaVersion, Problem: err}, nil
+	case err != nil:
 		return Schema{}, safeError("read the schema version", err, secrets...)
 	}
-	if !exists {
-		return Schema{Known: SchemaVersion}, nil
+	sc := Schema{Version: newest, Known: SchemaVersion, Problem: tooNew(applied, newest, SchemaVersion)}
+	if newest < SchemaVersion {
+		p, err := readPrivilege(ctx, conn)
+		if err != nil {
+			return Schema{}, safeError("read the role's privileges", err, secrets...)
+		}
+		sc.Privilege = &p
 	}
-	return schema(ctx, conn, secrets)
+	return sc, nil
 }
 
 func schema(ctx context.Context, q querier, secrets []string) (Schema, error) {
@@ -158,6 +215,8 @@ func schema(ctx context.Context, q querier, secrets []string) (Schema, error) {
 
 // Open checks the connection: a session holds nothing between calls.
 func (s *Store) Open(ctx context.Context) (store.Session, error) {
+	ctx, cancel := withDeadline(ctx, s.timeout)
+	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
 		return nil, s.safe("connect", err)
 	}
@@ -167,7 +226,7 @@ func (s *Store) Open(ctx context.Context) (store.Session, error) {
 // Snapshot reads everything in one read-only, repeatable-read transaction.
 func (s *Store) Snapshot(ctx context.Context) (*state.File, error) {
 	var f *state.File
-	err := s.txOptions(ctx, "read the state", pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.txOptions(ctx, "read the state", pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(ctx context.Context, tx pgx.Tx) error {
 		v, err := load(ctx, tx, store.Scope{All: true}, true)
 		if err != nil {
 			return err
@@ -185,7 +244,8 @@ func (s *Store) Snapshot(ctx context.Context) (*state.File, error) {
 // conflict wins. The winner forgets the check's slots of long ago.
 func (s *Store) ClaimSlot(ctx context.Context, check string, slot time.Time, owner string) (bool, error) {
 	won := false
-	err := s.tx(ctx, "claim a schedule slot", func(tx pgx.Tx) error {
+	err := s.tx(ctx, "claim a schedule slot", func(ctx context.Context, tx pgx.Tx) error {
+		won = false // a retry starts over
 		tag, err := tx.Exec(ctx, "INSERT INTO tokenwatch_slots (check_name, slot, owner) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 			check, slot, owner)
 		if err != nil || tag.RowsAffected() == 0 {
@@ -203,7 +263,7 @@ func (s *Store) Import(ctx context.Context, f *state.File, configured []string) 
 	if p := f.Problem(); p != "" {
 		return fmt.Errorf("import: the state cannot be used: %s", p)
 	}
-	return s.tx(ctx, "import the state", func(tx pgx.Tx) error {
+	return s.tx(ctx, "import the state", func(ctx context.Context, tx pgx.Tx) error {
 		if err := s.lock(ctx, tx, lockDecide, lockFileLevel); err != nil {
 			return err
 		}
@@ -219,26 +279,52 @@ func (s *Store) Import(ctx context.Context, f *state.File, configured []string) 
 	})
 }
 
-// tx runs fn in a transaction, committed when fn returns nil. Errors of
-// the database come back worded by safeError; fn's own are returned as
-// they are.
-func (s *Store) tx(ctx context.Context, doing string, fn func(pgx.Tx) error) error {
+// tx runs fn in a transaction, committed when fn returns nil. fn gets the
+// transaction's context: bounded by Options.Timeout when the caller's has no
+// deadline, so no call hangs on a database that stopped answering. A
+// transaction whose connection broke before it committed rolled back, so
+// it runs once more on a new connection (the server ended the session, a
+// pooled connection had died). Errors of the database come back worded by
+// safeError; fn's own are returned as they are.
+func (s *Store) tx(ctx context.Context, doing string, fn func(context.Context, pgx.Tx) error) error {
 	return s.txOptions(ctx, doing, pgx.TxOptions{}, fn)
 }
 
-func (s *Store) txOptions(ctx context.Context, doing string, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+func (s *Store) txOptions(ctx context.Context, doing string, opts pgx.TxOptions, fn func(context.Context, pgx.Tx) error) error {
+	ctx, cancel := withDeadline(ctx, s.timeout)
+	defer cancel()
+	again, err := s.attempt(ctx, doing, opts, fn)
+	if again && ctx.Err() == nil {
+		_, err = s.attempt(ctx, doing, opts, fn)
+	}
+	return err
+}
+
+// attempt runs fn in one transaction; again is true when it failed
+// because the connection broke before Commit was sent (after it, the
+// transaction may have committed, and is not run twice).
+func (s *Store) attempt(ctx context.Context, doing string, opts pgx.TxOptions, fn func(context.Context, pgx.Tx) error) (again bool, err error) {
 	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
-		return s.safe(doing, err)
+		return connectionLost(err), s.safe(doing, err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return s.classify(doing, err)
+	defer rollback(ctx, tx)
+	if err := fn(ctx, tx); err != nil {
+		var caller *callerError
+		return !errors.As(err, &caller) && connectionLost(err), s.classify(doing, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return s.safe(doing, err)
+		return false, s.safe(doing, err)
 	}
-	return nil
+	return false, nil
+}
+
+// rollback ends tx if it did not commit (a no-op after Commit), even when
+// ctx was canceled, but not for longer than a connection may take.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultConnectTimeout)
+	defer cancel()
+	_ = tx.Rollback(ctx)
 }
 
 // classify returns an error of fn: a caller's error as it is, a

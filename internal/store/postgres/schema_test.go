@@ -93,3 +93,13 @@ func TestCheckChangesNothing(t *testing.T) {
 		t.Errorf("no server: %v", err)
 	}
 }
+
+// Check reads the DSN as the store does: pgxpool's own keys, which run
+// accepts, do not fail doctor.
+func TestCheckReadsTheDSNAsTheStoreDoes(t *testing.T) {
+	dsn := pgtestDSN(t) + " pool_max_conns=8 pool_health_check_period=10s"
+	open(t, dsn, Options{})
+	if sc, err := Check(context.Background(), dsn); err != nil || sc.Version != SchemaVersion {
+		t.Fatalf("check with pool settings: %+v %v", sc, err)
+	}
+}

@@ -23,7 +23,7 @@ func (ss *session) Close() error     { return nil }
 // delivery writes a thread or a total meanwhile).
 func (ss *session) Decide(ctx context.Context, scope store.Scope, fn func(*state.File) error) error {
 	s := ss.s
-	return s.tx(ctx, "decide", func(tx pgx.Tx) error {
+	return s.tx(ctx, "decide", func(ctx context.Context, tx pgx.Tx) error {
 		if err := s.lock(ctx, tx, lockDecide, lockFileLevel); err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func (ss *session) Decide(ctx context.Context, scope store.Scope, fn func(*state
 // Update runs fn on the file-level fields, under their lock.
 func (ss *session) Update(ctx context.Context, fn func(*state.File) error) error {
 	s := ss.s
-	return s.tx(ctx, "update the state", func(tx pgx.Tx) error {
+	return s.tx(ctx, "update the state", func(ctx context.Context, tx pgx.Tx) error {
 		return s.fileLevel(ctx, tx, fn)
 	})
 }
@@ -73,7 +73,7 @@ func (ss *session) Claim(ctx context.Context, notifier, owner string, lease time
 	s := ss.s
 	now := s.now()
 	var out []store.Message
-	err := s.tx(ctx, "claim messages", func(tx pgx.Tx) error {
+	err := s.tx(ctx, "claim messages", func(ctx context.Context, tx pgx.Tx) error {
 		// heads walks the (notifier, check_name, id) index one check at a
 		// time: a seek per check, however many messages wait behind each.
 		rows, err := tx.Query(ctx, `WITH RECURSIVE heads AS (
@@ -129,7 +129,7 @@ func (ss *session) Claim(ctx context.Context, notifier, owner string, lease time
 // message, that one sends a duplicate, but nobody sends it a third time.
 func (ss *session) Ack(ctx context.Context, m store.Message, thread *state.Thread, fn func(*state.File)) error {
 	s := ss.s
-	return s.tx(ctx, "record a delivery", func(tx pgx.Tx) error {
+	return s.tx(ctx, "record a delivery", func(ctx context.Context, tx pgx.Tx) error {
 		if err := s.fileLevel(ctx, tx, func(f *state.File) error { fn(f); return nil }); err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func (ss *session) Ack(ctx context.Context, m store.Message, thread *state.Threa
 // it as stored), ends its lease, and runs fn on the file-level fields.
 func (ss *session) Nack(ctx context.Context, m store.Message, reason string, fn func(*state.File)) error {
 	s := ss.s
-	return s.tx(ctx, "record a failed delivery", func(tx pgx.Tx) error {
+	return s.tx(ctx, "record a failed delivery", func(ctx context.Context, tx pgx.Tx) error {
 		if err := s.fileLevel(ctx, tx, func(f *state.File) error { fn(f); return nil }); err != nil {
 			return err
 		}

@@ -349,7 +349,8 @@ func insertMessages(ctx context.Context, tx pgx.Tx, notifiers, checks, messages 
 	return err
 }
 
-// importFile writes every record, message and file-level field of f.
+// importFile writes every record and message of f, and merges its
+// file-level fields into the database's (see mergeFileLevel).
 func importFile(ctx context.Context, tx pgx.Tx, f *state.File) error {
 	var names, types, endpoints, records []string
 	for _, name := range slices.Sorted(maps.Keys(f.Checks)) {
@@ -376,13 +377,10 @@ func importFile(ctx context.Context, tx pgx.Tx, f *state.File) error {
 	if err := insertMessages(ctx, tx, notifiers, checks, messages); err != nil {
 		return err
 	}
-	level, err := fileLevel(f)
+	v, err := loadFileLevel(ctx, tx)
 	if err != nil {
 		return err
 	}
-	var keys, values []string
-	for _, k := range slices.Sorted(maps.Keys(level)) {
-		keys, values = append(keys, k), append(values, string(level[k]))
-	}
-	return upsertFileLevel(ctx, tx, keys, values, nil)
+	mergeFileLevel(v.file, f)
+	return v.write(ctx, tx)
 }
