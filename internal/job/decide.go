@@ -57,7 +57,7 @@ func (j *Job) decide(ctx context.Context, rep *Report, o opening) *session {
 		mem.active, mem.waiting, mem.pending = sess.active, sess.waiting, sess.pending
 		return mem
 	}
-	f, serr := j.store().Snapshot(ctx)
+	f, serr := j.snapshotAfter(ctx, err)
 	if serr != nil {
 		f = state.New()
 	}
