@@ -124,14 +124,25 @@ func (j *Job) sendSummary(ctx context.Context, rep *Report, sess *session, n not
 }
 
 // ack records a delivery: the message leaves its outbox, its thread
-// becomes its check's, and record notes the rest (totals, health).
+// becomes its check's, and record notes the rest (totals, health). A
+// store that fails is tried again (see retry); when it still fails, the
+// message is handed back rather than left leased, so that the check's
+// later messages do not wait out the lease behind it: it is sent again,
+// and a repeat is better than a stall.
 func (j *Job) ack(ctx context.Context, sess *session, m store.Message, thread *notify.Thread, record func(*state.File)) {
-	err := sess.store.Ack(ctx, m, thread, func(st *state.File) {
-		record(st)
-		sess.see(st)
+	err := retry(ctx, func() error {
+		return sess.store.Ack(ctx, m, thread, func(st *state.File) {
+			record(st)
+			sess.see(st)
+		})
 	})
 	if err != nil {
 		sess.noteSaveErr(fmt.Errorf("record the delivery of %s for %s: %w", m.Kind, m.Check, err))
+	}
+	if err != nil && !errors.Is(err, store.ErrUnsaved) {
+		j.Logger.Warn("delivery not recorded; the message is handed back and will be sent again",
+			"check", m.Check, "kind", string(m.Kind), "notifier", m.Notifier, "error", err.Error())
+		j.nack(ctx, sess, m, "delivered, but the delivery could not be recorded: "+err.Error(), func(*state.File) {})
 	}
 	if err == nil || errors.Is(err, store.ErrUnsaved) {
 		sess.mu.Lock()
@@ -143,9 +154,11 @@ func (j *Job) ack(ctx context.Context, sess *session, m store.Message, thread *n
 // nack records a message not delivered: it stays for the next run,
 // marked late, and record notes the rest.
 func (j *Job) nack(ctx context.Context, sess *session, m store.Message, reason string, record func(*state.File)) {
-	err := sess.store.Nack(ctx, m, reason, func(st *state.File) {
-		record(st)
-		sess.see(st)
+	err := retry(ctx, func() error {
+		return sess.store.Nack(ctx, m, reason, func(st *state.File) {
+			record(st)
+			sess.see(st)
+		})
 	})
 	if err != nil {
 		sess.noteSaveErr(fmt.Errorf("record the failed delivery of %s for %s: %w", m.Kind, m.Check, err))
