@@ -30,10 +30,14 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.
 	sess.mu.Lock()
 	waiting := sess.waiting[name]
 	sess.mu.Unlock()
-	// A storm becomes summaries: each round of claims, one message per
-	// check, is one summary.
+	// A storm becomes one summary of every waiting message, as decided;
+	// a round of claims larger than the limit (messages decided since, by
+	// other passes) is one summary too.
 	limit := notify.MaxPerRun(n)
-	storm := limit > 0 && waiting > limit
+	if limit > 0 && waiting > limit {
+		j.sendBacklog(ctx, rep, sess, n, limit)
+		return
+	}
 	for {
 		ms, err := sess.store.Claim(ctx, name, j.owner(), j.lease())
 		if err != nil {
@@ -43,7 +47,7 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.
 		if len(ms) == 0 {
 			return
 		}
-		if storm || (limit > 0 && len(ms) > limit) {
+		if limit > 0 && len(ms) > limit {
 			if !j.sendSummary(ctx, rep, sess, n, ms, limit) {
 				return
 			}
@@ -100,7 +104,6 @@ func (j *Job) sendSummary(ctx context.Context, rep *Report, sess *session, n not
 	}
 	err := n.SendSummary(ctx, messages)
 	for i, m := range ms {
-		note := Notification{Message: messages[i], Notifier: name, Delivered: err == nil, Summarized: true}
 		count := func(st *state.File) {
 			if i == 0 {
 				j.recordDelivery(st, name, err)
@@ -108,18 +111,29 @@ func (j *Job) sendSummary(ctx context.Context, rep *Report, sess *session, n not
 			st.Count(name, string(m.Kind), err == nil)
 		}
 		if err != nil {
-			note.Error = err.Error()
 			j.nack(ctx, sess, m, err.Error(), count)
 		} else {
 			j.ack(ctx, sess, m, nil, count)
 		}
+	}
+	return j.reportSummary(rep, name, messages, err, limit)
+}
+
+// reportSummary adds a summary's messages to the report, and reports
+// whether it was delivered (err nil).
+func (j *Job) reportSummary(rep *Report, name string, messages []notify.Message, err error, limit int) bool {
+	for _, m := range messages {
+		note := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}
+		if err != nil {
+			note.Error = err.Error()
+		}
 		rep.Notifications = append(rep.Notifications, note)
 	}
 	if err != nil {
-		rep.Failures = append(rep.Failures, fmt.Sprintf("%s: summary of %d messages not delivered: %v", name, len(ms), err))
+		rep.Failures = append(rep.Failures, fmt.Sprintf("%s: summary of %d messages not delivered: %v", name, len(messages), err))
 		return false
 	}
-	j.Logger.Warn("too many messages for one run: sent one summary", "notifier", name, "messages", len(ms), "max_messages_per_run", limit)
+	j.Logger.Warn("too many messages for one run: sent one summary", "notifier", name, "messages", len(messages), "max_messages_per_run", limit)
 	return true
 }
 
