@@ -20,7 +20,10 @@ const (
 	openTimeout = 20 * time.Second
 	// callTimeout bounds one decision, claim, ack, nack or update: each is
 	// one short transaction with no network call inside it, so seconds mean
-	// the database is not answering, not that it is busy.
+	// the database is not answering, not that it is busy. A call that may
+	// wait for another's lock gets the job's StateWait on top: a wait the
+	// store was told to make must end in its own answer (ErrLocked), not
+	// in a timeout that would send from memory what another run sends.
 	callTimeout = 15 * time.Second
 	// slotTimeout bounds a schedule slot claim: one row, one round trip;
 	// a replica that cannot claim in a few seconds runs the check anyway.
@@ -33,6 +36,8 @@ type bounded struct {
 	store.Store
 	// override, when set, replaces every default (Job.StoreTimeout).
 	override time.Duration
+	// wait is how long the store waits for a lock (Job.StateWait).
+	wait time.Duration
 }
 
 // limit is ctx bounded by d, or by the override.
@@ -43,8 +48,17 @@ func (b bounded) limit(ctx context.Context, d time.Duration) (context.Context, c
 	return context.WithTimeout(ctx, d)
 }
 
+// locking is ctx bounded for a call that may wait for a lock: d and the
+// store's wait.
+func (b bounded) locking(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if b.override > 0 {
+		return b.limit(ctx, d)
+	}
+	return context.WithTimeout(ctx, d+b.wait)
+}
+
 func (b bounded) Open(ctx context.Context) (store.Session, error) {
-	ctx, cancel := b.limit(ctx, openTimeout)
+	ctx, cancel := b.locking(ctx, openTimeout)
 	defer cancel()
 	ss, err := b.Store.Open(ctx)
 	if ss == nil {
@@ -72,13 +86,13 @@ type boundedSession struct {
 }
 
 func (s boundedSession) Decide(ctx context.Context, scope store.Scope, fn func(*state.File) error) error {
-	ctx, cancel := s.b.limit(ctx, callTimeout)
+	ctx, cancel := s.b.locking(ctx, callTimeout)
 	defer cancel()
 	return s.Session.Decide(ctx, scope, fn)
 }
 
 func (s boundedSession) Update(ctx context.Context, fn func(*state.File) error) error {
-	ctx, cancel := s.b.limit(ctx, callTimeout)
+	ctx, cancel := s.b.locking(ctx, callTimeout)
 	defer cancel()
 	return s.Session.Update(ctx, fn)
 }
@@ -90,13 +104,13 @@ func (s boundedSession) Claim(ctx context.Context, notifier, owner string, lease
 }
 
 func (s boundedSession) Ack(ctx context.Context, m store.Message, thread *state.Thread, fn func(*state.File)) error {
-	ctx, cancel := s.b.limit(ctx, callTimeout)
+	ctx, cancel := s.b.locking(ctx, callTimeout)
 	defer cancel()
 	return s.Session.Ack(ctx, m, thread, fn)
 }
 
 func (s boundedSession) Nack(ctx context.Context, m store.Message, reason string, fn func(*state.File)) error {
-	ctx, cancel := s.b.limit(ctx, callTimeout)
+	ctx, cancel := s.b.locking(ctx, callTimeout)
 	defer cancel()
 	return s.Session.Nack(ctx, m, reason, fn)
 }

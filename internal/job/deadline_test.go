@@ -92,3 +92,79 @@ func TestStoreThatHangsStillAlerts(t *testing.T) {
 		})
 	}
 }
+
+// budgetStore records how long each call was given.
+type budgetStore struct {
+	hangStore
+	budgets map[string]time.Duration
+}
+
+func (b *budgetStore) note(ctx context.Context, call string) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		b.budgets[call] = -1
+		return
+	}
+	b.budgets[call] = time.Until(deadline).Round(time.Second)
+}
+
+func (b *budgetStore) Open(ctx context.Context) (store.Session, error) {
+	b.note(ctx, "open")
+	return budgetSession{b}, nil
+}
+
+func (b *budgetStore) ClaimSlot(ctx context.Context, _ string, _ time.Time, _ string) (bool, error) {
+	b.note(ctx, "slot")
+	return true, nil
+}
+
+type budgetSession struct{ *budgetStore }
+
+func (s budgetSession) Info() store.Info { return store.Info{} }
+func (s budgetSession) Decide(ctx context.Context, _ store.Scope, _ func(*state.File) error) error {
+	s.note(ctx, "decide")
+	return nil
+}
+func (s budgetSession) Update(ctx context.Context, _ func(*state.File) error) error {
+	s.note(ctx, "update")
+	return nil
+}
+func (s budgetSession) Claim(ctx context.Context, _, _ string, _ time.Duration) ([]store.Message, error) {
+	s.note(ctx, "claim")
+	return nil, nil
+}
+func (s budgetSession) Ack(ctx context.Context, _ store.Message, _ *state.Thread, _ func(*state.File)) error {
+	s.note(ctx, "ack")
+	return nil
+}
+func (s budgetSession) Nack(ctx context.Context, _ store.Message, _ string, _ func(*state.File)) error {
+	s.note(ctx, "nack")
+	return nil
+}
+
+// Every call has its deadline, and a call that may wait for another's
+// lock has the store's wait on top, so that the wait ends in the store's
+// own answer (ErrLocked), not in a timeout.
+func TestStoreCallDeadlines(t *testing.T) {
+	b := &budgetStore{budgets: map[string]time.Duration{}}
+	j := &Job{StateWait: time.Minute, Store: b}
+	st := j.store()
+	ctx := context.Background()
+	ss, _ := st.Open(ctx)
+	_, _ = st.ClaimSlot(ctx, "a", time.Time{}, "me")
+	_ = ss.Decide(ctx, store.Scope{}, nil)
+	_ = ss.Update(ctx, nil)
+	_, _ = ss.Claim(ctx, "slack", "me", time.Minute)
+	_ = ss.Ack(ctx, store.Message{}, nil, nil)
+	_ = ss.Nack(ctx, store.Message{}, "", nil)
+	want := map[string]time.Duration{
+		"open": openTimeout + time.Minute, "slot": slotTimeout, "claim": callTimeout,
+		"decide": callTimeout + time.Minute, "update": callTimeout + time.Minute,
+		"ack": callTimeout + time.Minute, "nack": callTimeout + time.Minute,
+	}
+	for call, d := range want {
+		if got := b.budgets[call]; got != d {
+			t.Errorf("%s was given %s, want %s", call, got, d)
+		}
+	}
+}

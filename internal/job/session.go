@@ -73,7 +73,7 @@ func (j *Job) store() store.Store {
 		if j.Store == nil {
 			j.Store = &store.File{Path: j.Config.State.Path, Wait: j.StateWait, Now: j.Now, LockPerCall: j.Keep}
 		}
-		j.bounded = bounded{Store: j.Store, override: j.StoreTimeout}
+		j.bounded = bounded{Store: j.Store, override: j.StoreTimeout, wait: j.StateWait}
 	})
 	return j.bounded
 }
