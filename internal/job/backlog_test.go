@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenwatch/tokenwatch/internal/state"
 	"github.com/tokenwatch/tokenwatch/internal/testkit"
+	"github.com/tokenwatch/tokenwatch/internal/testkit/pgtest"
 	"github.com/tokenwatch/tokenwatch/notify"
 	"github.com/tokenwatch/tokenwatch/notify/slack"
 )
@@ -19,12 +21,29 @@ import (
 // flaps, then up, with a limit of 5, is one summary of 7, not 7
 // summaries of 1.
 func TestBacklogOfOneCheckIsOneSummary(t *testing.T) {
+	for _, kind := range []string{"file", "postgres"} {
+		t.Run(kind, func(t *testing.T) { testBacklogOfOneCheck(t, kind) })
+	}
+}
+
+func testBacklogOfOneCheck(t *testing.T, kind string) {
 	api := newCourierAPI(t)
 	hook := testkit.NewSlack(t)
 	clk := testkit.NewClock()
 	statePath := filepath.Join(t.TempDir(), "state.json")
 	src := courierConfig(api.URL, statePath, fmt.Sprintf("slack: {webhook_url: %s, max_messages_per_run: 5}", hook.WebhookURL("/services/T/B/x")))
 	j := testJob(t, src, nil, clk)
+	outbox := func() []state.Pending { return readState(t, statePath).Outbox("slack") }
+	if kind == "postgres" {
+		j.Store = pgStore(t, pgtest.DSN(t), clk)
+		outbox = func() []state.Pending {
+			st, err := j.Store.Snapshot(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Outbox("slack")
+		}
+	}
 	j.Notifiers = []notify.Notifier{slack.New(slack.Options{WebhookURL: j.Config.Slack.WebhookURL, Now: clk.Now,
 		MaxPerRun: j.Config.Slack.MaxMessagesPerRun, Retry: slack.Retry{Attempts: 1, Backoff: time.Millisecond}})}
 
@@ -37,7 +56,7 @@ func TestBacklogOfOneCheckIsOneSummary(t *testing.T) {
 	hook.Take()
 	// From the sixth run on, the backlog is a summary that fails: its
 	// messages stay, marked late.
-	waiting := readState(t, statePath).Outbox("slack")
+	waiting := outbox()
 	if len(waiting) != 7 {
 		t.Fatalf("%d messages waiting after 7 runs with Slack down, want 7", len(waiting))
 	}
@@ -60,7 +79,7 @@ func TestBacklogOfOneCheckIsOneSummary(t *testing.T) {
 	if !rep.Delivered() || len(rep.Notifications) != 7 {
 		t.Fatalf("notifications %q, failures %v: want the 7 messages, summarized", kinds(rep), rep.Failures)
 	}
-	if left := readState(t, statePath).Outbox("slack"); len(left) != 0 {
+	if left := outbox(); len(left) != 0 {
 		t.Fatalf("outbox after the summary %+v, want empty", left)
 	}
 }
