@@ -60,7 +60,10 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.
 }
 
 // sendEach sends claimed messages one by one, and reports whether every
-// one was delivered.
+// one was delivered and recorded. A delivery that could not be recorded
+// stops the round as a failed one does: the message was handed back, and
+// claiming again would send it again at once, and again while the store
+// fails.
 func (j *Job) sendEach(ctx context.Context, rep *Report, sess *session, n notify.Notifier, ms []store.Message) bool {
 	name := n.Name()
 	for i, m := range ms {
@@ -70,10 +73,14 @@ func (j *Job) sendEach(ctx context.Context, rep *Report, sess *session, n notify
 		if err == nil {
 			note.Delivered = true
 			rep.Notifications = append(rep.Notifications, note)
-			j.ack(ctx, sess, m, thread, func(st *state.File) {
+			recorded := j.ack(ctx, sess, m, thread, func(st *state.File) {
 				j.recordDelivery(st, name, nil)
 				st.Count(name, string(m.Kind), true)
 			})
+			if !recorded {
+				j.handBack(ctx, rep, sess, name, ms[i+1:], "not tried: the delivery of an earlier message could not be recorded")
+				return false
+			}
 			continue
 		}
 		note.Error = err.Error()
@@ -84,14 +91,19 @@ func (j *Job) sendEach(ctx context.Context, rep *Report, sess *session, n notify
 			j.recordDelivery(st, name, err)
 			st.Count(name, string(m.Kind), false)
 		})
-		for _, rest := range ms[i+1:] {
-			reason := "not tried: an earlier message failed (" + err.Error() + ")"
-			rep.Notifications = append(rep.Notifications, Notification{Message: claimed(rest, rep.Started), Notifier: name, Error: reason})
-			j.nack(ctx, sess, rest, err.Error(), func(*state.File) {})
-		}
+		j.handBack(ctx, rep, sess, name, ms[i+1:], "not tried: an earlier message failed ("+err.Error()+")")
 		return false
 	}
 	return true
+}
+
+// handBack releases claimed messages that were not tried, for the next
+// run, and reports them undelivered.
+func (j *Job) handBack(ctx context.Context, rep *Report, sess *session, name string, ms []store.Message, reason string) {
+	for _, m := range ms {
+		rep.Notifications = append(rep.Notifications, Notification{Message: claimed(m, rep.Started), Notifier: name, Error: reason})
+		j.nack(ctx, sess, m, reason, func(*state.File) {})
+	}
 }
 
 // sendSummary sends claimed messages as one summary (a storm: more than
@@ -103,6 +115,7 @@ func (j *Job) sendSummary(ctx context.Context, rep *Report, sess *session, n not
 		messages[i] = claimed(m, rep.Started)
 	}
 	err := n.SendSummary(ctx, messages)
+	recorded := true
 	for i, m := range ms {
 		count := func(st *state.File) {
 			if i == 0 {
@@ -112,11 +125,11 @@ func (j *Job) sendSummary(ctx context.Context, rep *Report, sess *session, n not
 		}
 		if err != nil {
 			j.nack(ctx, sess, m, err.Error(), count)
-		} else {
-			j.ack(ctx, sess, m, nil, count)
+		} else if !j.ack(ctx, sess, m, nil, count) {
+			recorded = false
 		}
 	}
-	return j.reportSummary(rep, name, messages, err, limit)
+	return j.reportSummary(rep, name, messages, err, limit) && recorded
 }
 
 // reportSummary adds a summary's messages to the report, and reports
@@ -141,9 +154,10 @@ func (j *Job) reportSummary(rep *Report, name string, messages []notify.Message,
 // becomes its check's, and record notes the rest (totals, health). A
 // store that fails is tried again (see retry); when it still fails, the
 // message is handed back rather than left leased, so that the check's
-// later messages do not wait out the lease behind it: it is sent again,
-// and a repeat is better than a stall.
-func (j *Job) ack(ctx context.Context, sess *session, m store.Message, thread *notify.Thread, record func(*state.File)) {
+// later messages do not wait out the lease behind it: the next run sends
+// it again, and a repeat is better than a stall. ack reports whether the
+// delivery was recorded (in the session's memory at least).
+func (j *Job) ack(ctx context.Context, sess *session, m store.Message, thread *notify.Thread, record func(*state.File)) bool {
 	err := retry(ctx, func() error {
 		return sess.store.Ack(ctx, m, thread, func(st *state.File) {
 			record(st)
@@ -158,11 +172,13 @@ func (j *Job) ack(ctx context.Context, sess *session, m store.Message, thread *n
 			"check", m.Check, "kind", string(m.Kind), "notifier", m.Notifier, "error", err.Error())
 		j.nack(ctx, sess, m, "delivered, but the delivery could not be recorded: "+err.Error(), func(*state.File) {})
 	}
-	if err == nil || errors.Is(err, store.ErrUnsaved) {
-		sess.mu.Lock()
-		sess.pending--
-		sess.mu.Unlock()
+	if err != nil && !errors.Is(err, store.ErrUnsaved) {
+		return false
 	}
+	sess.mu.Lock()
+	sess.pending--
+	sess.mu.Unlock()
+	return true
 }
 
 // nack records a message not delivered: it stays for the next run,

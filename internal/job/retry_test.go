@@ -8,10 +8,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tokenwatch/tokenwatch/internal/state"
 	"github.com/tokenwatch/tokenwatch/internal/store"
 	"github.com/tokenwatch/tokenwatch/internal/testkit"
+	"github.com/tokenwatch/tokenwatch/internal/testkit/pgtest"
+	"github.com/tokenwatch/tokenwatch/notify"
 )
 
 // errCut is what a store says when its connection was cut under it (a
@@ -111,6 +114,9 @@ func TestAckThatKeepsFailingReleasesTheMessage(t *testing.T) {
 	if rep.Delivered() || !strings.Contains(strings.Join(rep.Failures, "\n"), "record the delivery of alert for courier-main") {
 		t.Fatalf("failures %v: the run must say the delivery was not recorded", rep.Failures)
 	}
+	if len(n.sent) != 1 {
+		t.Fatalf("sent %v: a message handed back is not sent again by the same pass", n.sent)
+	}
 	if len(c.nacks) != 1 || !strings.Contains(c.nacks[0], "could not be recorded") {
 		t.Fatalf("nacks %q: want the message handed back once, saying why", c.nacks)
 	}
@@ -134,5 +140,30 @@ func TestDecisionCutOnceIsRetried(t *testing.T) {
 	}
 	if rec := readState(t, path).Checks["courier-main"]; rec == nil || rec.Track.Active == nil {
 		t.Fatalf("record %+v: the retried decision must be recorded", rec)
+	}
+}
+
+// End to end on PostgreSQL: the database's connections are terminated
+// while the alert is being sent (pg_terminate_backend, as an
+// administrator or a failover does). The ack is tried again on a new
+// connection: the alert goes out once, is recorded, and nothing waits.
+func TestAckAfterTerminatedConnectionsOnPostgres(t *testing.T) {
+	api := newCourierAPI(t) // 401
+	clk := testkit.NewClock()
+	dsn := pgtest.DSN(t)
+	n := &probeNotifier{}
+	j := testJob(t, courierConfig(api.URL, filepath.Join(t.TempDir(), "unused.json"), ""), n, clk)
+	j.Store = pgStore(t, dsn, clk)
+	n.probe = func(notify.Message) {
+		pgtest.Exec(t, dsn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+	}
+	rep := j.Run(context.Background(), Options{})
+	if !rep.Delivered() || !slices.Equal(n.sent, []string{"alert:courier-main"}) || rep.Pending != 0 {
+		t.Fatalf("sent %v, pending %d, failures %v: want the alert once, recorded", n.sent, rep.Pending, rep.Failures)
+	}
+	n.probe = nil
+	clk.Advance(time.Minute)
+	if rep := j.Run(context.Background(), Options{}); len(n.sent) != 1 {
+		t.Fatalf("sent %v, failures %v: the recorded alert must not be sent again", n.sent, rep.Failures)
 	}
 }
