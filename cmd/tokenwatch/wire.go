@@ -60,6 +60,8 @@ func buildJob(cfg *config.Config, st store.Store, m *metrics.Metrics, logger *sl
 // again, and meanwhile decides in memory, alerts, and exits 3 saying the
 // state was not recorded.
 func jobStore(ctx context.Context, cfg *config.Config, wait time.Duration, logger *slog.Logger) store.Store {
+	ctx, cancel := context.WithTimeout(ctx, storeOpenTimeout)
+	defer cancel()
 	st, err := openStore(ctx, cfg, wait, nil)
 	if err == nil {
 		return st
@@ -67,6 +69,11 @@ func jobStore(ctx context.Context, cfg *config.Config, wait time.Duration, logge
 	logger.Error("the state cannot be opened; checking and alerting anyway, without recording", "error", err.Error())
 	return store.Lazy(func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg, wait, nil) })
 }
+
+// storeOpenTimeout bounds the first open of the store in run and serve:
+// a PostgreSQL that does not answer must not keep the checks from
+// running; the job's later calls have their own deadlines.
+const storeOpenTimeout = 20 * time.Second
 
 // longestTimeout bounds the push as the configuration bounds the requests
 // of its checks (defaults.timeout, or the longest override): a run then

@@ -28,11 +28,21 @@ func (j *Job) decide(ctx context.Context, rep *Report, o opening) *session {
 		return nil
 	}
 	var decided *state.File
-	err := sess.store.Decide(ctx, j.scope(rep, sess), func(st *state.File) error {
-		j.decideIn(st, rep, sess)
-		decided = st
-		return nil
-	})
+	decideOnce := func() error {
+		return sess.store.Decide(ctx, j.scope(rep, sess), func(st *state.File) error {
+			j.decideIn(st, rep, sess)
+			decided = st
+			return nil
+		})
+	}
+	err := decideOnce()
+	if retryable(err) {
+		// A cut connection is worth one more try before deciding in
+		// memory: the alerts would go out unrecorded, then again from the
+		// store's outbox, once it answers.
+		j.Logger.Warn("decision not recorded; trying once more", "state", j.stateName(), "error", err.Error())
+		err = decideOnce()
+	}
 	switch {
 	case err == nil:
 		return sess
@@ -57,7 +67,7 @@ func (j *Job) decide(ctx context.Context, rep *Report, o opening) *session {
 		mem.active, mem.waiting, mem.pending = sess.active, sess.waiting, sess.pending
 		return mem
 	}
-	f, serr := j.store().Snapshot(ctx)
+	f, serr := j.snapshotAfter(ctx, err)
 	if serr != nil {
 		f = state.New()
 	}

@@ -30,10 +30,14 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.
 	sess.mu.Lock()
 	waiting := sess.waiting[name]
 	sess.mu.Unlock()
-	// A storm becomes summaries: each round of claims, one message per
-	// check, is one summary.
+	// A storm becomes one summary of every waiting message, as decided;
+	// a round of claims larger than the limit (messages decided since, by
+	// other passes) is one summary too.
 	limit := notify.MaxPerRun(n)
-	storm := limit > 0 && waiting > limit
+	if limit > 0 && waiting > limit {
+		j.sendBacklog(ctx, rep, sess, n, limit)
+		return
+	}
 	for {
 		ms, err := sess.store.Claim(ctx, name, j.owner(), j.lease())
 		if err != nil {
@@ -43,7 +47,7 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.
 		if len(ms) == 0 {
 			return
 		}
-		if storm || (limit > 0 && len(ms) > limit) {
+		if limit > 0 && len(ms) > limit {
 			if !j.sendSummary(ctx, rep, sess, n, ms, limit) {
 				return
 			}
@@ -56,7 +60,10 @@ func (j *Job) deliver(ctx context.Context, rep *Report, sess *session, n notify.
 }
 
 // sendEach sends claimed messages one by one, and reports whether every
-// one was delivered.
+// one was delivered and recorded. A delivery that could not be recorded
+// stops the round as a failed one does: the message was handed back, and
+// claiming again would send it again at once, and again while the store
+// fails.
 func (j *Job) sendEach(ctx context.Context, rep *Report, sess *session, n notify.Notifier, ms []store.Message) bool {
 	name := n.Name()
 	for i, m := range ms {
@@ -66,10 +73,14 @@ func (j *Job) sendEach(ctx context.Context, rep *Report, sess *session, n notify
 		if err == nil {
 			note.Delivered = true
 			rep.Notifications = append(rep.Notifications, note)
-			j.ack(ctx, sess, m, thread, func(st *state.File) {
+			recorded := j.ack(ctx, sess, m, thread, func(st *state.File) {
 				j.recordDelivery(st, name, nil)
 				st.Count(name, string(m.Kind), true)
 			})
+			if !recorded {
+				j.handBack(ctx, rep, sess, name, ms[i+1:], "not tried: the delivery of an earlier message could not be recorded")
+				return false
+			}
 			continue
 		}
 		note.Error = err.Error()
@@ -80,14 +91,19 @@ func (j *Job) sendEach(ctx context.Context, rep *Report, sess *session, n notify
 			j.recordDelivery(st, name, err)
 			st.Count(name, string(m.Kind), false)
 		})
-		for _, rest := range ms[i+1:] {
-			reason := "not tried: an earlier message failed (" + err.Error() + ")"
-			rep.Notifications = append(rep.Notifications, Notification{Message: claimed(rest, rep.Started), Notifier: name, Error: reason})
-			j.nack(ctx, sess, rest, err.Error(), func(*state.File) {})
-		}
+		j.handBack(ctx, rep, sess, name, ms[i+1:], "not tried: an earlier message failed ("+err.Error()+")")
 		return false
 	}
 	return true
+}
+
+// handBack releases claimed messages that were not tried, for the next
+// run, and reports them undelivered.
+func (j *Job) handBack(ctx context.Context, rep *Report, sess *session, name string, ms []store.Message, reason string) {
+	for _, m := range ms {
+		rep.Notifications = append(rep.Notifications, Notification{Message: claimed(m, rep.Started), Notifier: name, Error: reason})
+		j.nack(ctx, sess, m, reason, func(*state.File) {})
+	}
 }
 
 // sendSummary sends claimed messages as one summary (a storm: more than
@@ -99,8 +115,8 @@ func (j *Job) sendSummary(ctx context.Context, rep *Report, sess *session, n not
 		messages[i] = claimed(m, rep.Started)
 	}
 	err := n.SendSummary(ctx, messages)
+	recorded := true
 	for i, m := range ms {
-		note := Notification{Message: messages[i], Notifier: name, Delivered: err == nil, Summarized: true}
 		count := func(st *state.File) {
 			if i == 0 {
 				j.recordDelivery(st, name, err)
@@ -108,44 +124,71 @@ func (j *Job) sendSummary(ctx context.Context, rep *Report, sess *session, n not
 			st.Count(name, string(m.Kind), err == nil)
 		}
 		if err != nil {
-			note.Error = err.Error()
 			j.nack(ctx, sess, m, err.Error(), count)
-		} else {
-			j.ack(ctx, sess, m, nil, count)
+		} else if !j.ack(ctx, sess, m, nil, count) {
+			recorded = false
+		}
+	}
+	return j.reportSummary(rep, name, messages, err, limit) && recorded
+}
+
+// reportSummary adds a summary's messages to the report, and reports
+// whether it was delivered (err nil).
+func (j *Job) reportSummary(rep *Report, name string, messages []notify.Message, err error, limit int) bool {
+	for _, m := range messages {
+		note := Notification{Message: m, Notifier: name, Delivered: err == nil, Summarized: true}
+		if err != nil {
+			note.Error = err.Error()
 		}
 		rep.Notifications = append(rep.Notifications, note)
 	}
 	if err != nil {
-		rep.Failures = append(rep.Failures, fmt.Sprintf("%s: summary of %d messages not delivered: %v", name, len(ms), err))
+		rep.Failures = append(rep.Failures, fmt.Sprintf("%s: summary of %d messages not delivered: %v", name, len(messages), err))
 		return false
 	}
-	j.Logger.Warn("too many messages for one run: sent one summary", "notifier", name, "messages", len(ms), "max_messages_per_run", limit)
+	j.Logger.Warn("too many messages for one run: sent one summary", "notifier", name, "messages", len(messages), "max_messages_per_run", limit)
 	return true
 }
 
 // ack records a delivery: the message leaves its outbox, its thread
-// becomes its check's, and record notes the rest (totals, health).
-func (j *Job) ack(ctx context.Context, sess *session, m store.Message, thread *notify.Thread, record func(*state.File)) {
-	err := sess.store.Ack(ctx, m, thread, func(st *state.File) {
-		record(st)
-		sess.see(st)
+// becomes its check's, and record notes the rest (totals, health). A
+// store that fails is tried again (see retry); when it still fails, the
+// message is handed back rather than left leased, so that the check's
+// later messages do not wait out the lease behind it: the next run sends
+// it again, and a repeat is better than a stall. ack reports whether the
+// delivery was recorded (in the session's memory at least).
+func (j *Job) ack(ctx context.Context, sess *session, m store.Message, thread *notify.Thread, record func(*state.File)) bool {
+	err := retry(ctx, func() error {
+		return sess.store.Ack(ctx, m, thread, func(st *state.File) {
+			record(st)
+			sess.see(st)
+		})
 	})
 	if err != nil {
 		sess.noteSaveErr(fmt.Errorf("record the delivery of %s for %s: %w", m.Kind, m.Check, err))
 	}
-	if err == nil || errors.Is(err, store.ErrUnsaved) {
-		sess.mu.Lock()
-		sess.pending--
-		sess.mu.Unlock()
+	if err != nil && !errors.Is(err, store.ErrUnsaved) {
+		j.Logger.Warn("delivery not recorded; the message is handed back and will be sent again",
+			"check", m.Check, "kind", string(m.Kind), "notifier", m.Notifier, "error", err.Error())
+		j.nack(ctx, sess, m, "delivered, but the delivery could not be recorded: "+err.Error(), func(*state.File) {})
 	}
+	if err != nil && !errors.Is(err, store.ErrUnsaved) {
+		return false
+	}
+	sess.mu.Lock()
+	sess.pending--
+	sess.mu.Unlock()
+	return true
 }
 
 // nack records a message not delivered: it stays for the next run,
 // marked late, and record notes the rest.
 func (j *Job) nack(ctx context.Context, sess *session, m store.Message, reason string, record func(*state.File)) {
-	err := sess.store.Nack(ctx, m, reason, func(st *state.File) {
-		record(st)
-		sess.see(st)
+	err := retry(ctx, func() error {
+		return sess.store.Nack(ctx, m, reason, func(st *state.File) {
+			record(st)
+			sess.see(st)
+		})
 	})
 	if err != nil {
 		sess.noteSaveErr(fmt.Errorf("record the failed delivery of %s for %s: %w", m.Kind, m.Check, err))

@@ -32,6 +32,9 @@ type Job struct {
 	// StateWait is how long a pass waits for another run's state lock,
 	// when Store is nil; 0 means 5s.
 	StateWait time.Duration
+	// StoreTimeout bounds every call to the store; 0 means the defaults
+	// (see callTimeout), which tests shorten.
+	StoreTimeout time.Duration
 	// Grace is how long a pass keeps delivering after its context is
 	// cancelled (SIGTERM); 0 means DefaultGrace.
 	Grace time.Duration
@@ -52,6 +55,7 @@ type Job struct {
 	mu        sync.Mutex
 	kept      store.Session
 	storeOnce sync.Once
+	bounded   store.Store // Store with deadlines (see store)
 	// openMu serializes opening the store (see open).
 	openMu sync.Mutex
 	// delivering serializes each notifier's deliveries (its outbox is sent

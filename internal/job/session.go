@@ -66,14 +66,16 @@ func (s *session) see(st *state.File) {
 }
 
 // store is where the job keeps its state: Store, or the state file of the
-// configuration (locked per call when the state is kept, as serve does).
+// configuration (locked per call when the state is kept, as serve does),
+// with a deadline on every call (see bounded).
 func (j *Job) store() store.Store {
 	j.storeOnce.Do(func() {
 		if j.Store == nil {
 			j.Store = &store.File{Path: j.Config.State.Path, Wait: j.StateWait, Now: j.Now, LockPerCall: j.Keep}
 		}
+		j.bounded = bounded{Store: j.Store, override: j.StoreTimeout, wait: j.StateWait}
 	})
-	return j.Store
+	return j.bounded
 }
 
 // stateName says which state a log line is about: the file's path, or
@@ -150,7 +152,7 @@ func (j *Job) open(ctx context.Context, rep *Report) *session {
 func (j *Job) openMemory(ctx context.Context, rep *Report, cause error) *session {
 	rep.Failures = append(rep.Failures, "state: "+cause.Error()+": alerts were sent from the state as last saved; nothing was recorded, so the next run may repeat them")
 	j.Logger.Error("cannot take the state; alerting without saving", "state", j.stateName(), "error", cause.Error())
-	f, err := j.store().Snapshot(ctx)
+	f, err := j.snapshotAfter(ctx, cause)
 	var corrupt *store.CorruptError
 	switch {
 	case errors.Is(err, state.ErrNewerFormat):
@@ -166,6 +168,16 @@ func (j *Job) openMemory(ctx context.Context, rep *Report, cause error) *session
 		sess.corrupt = corrupt.Corruption
 	}
 	return sess
+}
+
+// snapshotAfter reads the state as last saved after a call that failed
+// with cause, unless the store did not answer that call in time: asking
+// again would only wait as long, and the pass has alerts to send.
+func (j *Job) snapshotAfter(ctx context.Context, cause error) (*state.File, error) {
+	if errors.Is(cause, context.DeadlineExceeded) {
+		return nil, cause
+	}
+	return j.store().Snapshot(ctx)
 }
 
 // dryRun decides from the state as it is, without a lock, and lists what

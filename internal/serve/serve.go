@@ -70,6 +70,11 @@ type Server struct {
 // store.
 const SharedEvery = 5 * time.Second
 
+// RefreshTimeout bounds /metrics' read of the shared state: Prometheus
+// gives up on a scrape after 10s by default, and this replica's own
+// series are worth more than a scrape that times out.
+const RefreshTimeout = 3 * time.Second
+
 // Run serves until ctx is cancelled (SIGTERM, SIGINT), then stops gracefully.
 func (s *Server) Run(ctx context.Context) error {
 	cfg, err := s.Load()
@@ -184,6 +189,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	// Ready stays true while the store cannot be used: passes still check
+	// and alert without it (see job.bounded), and a replica taken out of
+	// service for it would only hide its metrics.
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
 			http.Error(w, "not ready: the first pass has not finished", http.StatusServiceUnavailable)
@@ -325,17 +333,24 @@ const claimsInFlight = 4
 
 // refresh reads the shared state into the metrics (Shared), unless it
 // did within SharedEvery. A failed read leaves the series as they were:
-// this replica's passes still update its own.
+// this replica's passes still update its own. A scrape never waits for
+// another scrape's read: while one is reading (a slow or frozen
+// database), the others answer at once with the last snapshot, and the
+// read itself gives up after RefreshTimeout.
 func (s *Server) refresh(ctx context.Context) {
 	j := s.current.Load()
 	if !s.Shared || j == nil {
 		return
 	}
-	s.sharedMu.Lock()
+	if !s.sharedMu.TryLock() {
+		return
+	}
 	defer s.sharedMu.Unlock()
 	if time.Since(s.sharedAt) < SharedEvery {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, RefreshTimeout)
+	defer cancel()
 	rep, err := j.SharedReport(ctx)
 	if err != nil {
 		s.Logger.Warn("cannot read the shared state for /metrics; showing this replica's last passes", "error", err.Error())
