@@ -150,19 +150,23 @@ func (j *Job) open(ctx context.Context, rep *Report) *session {
 // openMemory is a session over the state as last saved (or empty, when
 // even that cannot be read), for a store that cannot be written: see open.
 func (j *Job) openMemory(ctx context.Context, rep *Report, cause error) *session {
-	rep.Failures = append(rep.Failures, "state: "+cause.Error()+": alerts were sent from the state as last saved; nothing was recorded, so the next run may repeat them")
 	j.Logger.Error("cannot take the state; alerting without saving", "state", j.stateName(), "error", cause.Error())
+	from := "the state as last saved"
 	f, err := j.snapshotAfter(ctx, cause)
 	var corrupt *store.CorruptError
 	switch {
 	case errors.Is(err, state.ErrNewerFormat):
+		rep.Failures = append(rep.Failures, "state: "+cause.Error()+": nothing was decided or sent")
 		return nil
 	case errors.As(err, &corrupt):
 		f = state.New() // on-call hears that the state was reset (see adopt)
+		from = "an empty state (the saved one is corrupt)"
 	case err != nil:
 		j.Logger.Error("cannot read the state either; alerting from empty", "state", j.stateName(), "error", err.Error())
 		f = state.New()
+		from = "an empty state (the saved one could not be read either)"
 	}
+	rep.Failures = append(rep.Failures, "state: "+cause.Error()+": alerts were sent from "+from+"; nothing was recorded, so the next run may repeat them")
 	sess := &session{job: j, store: store.Memory(f, j.now), unsaved: true, first: true}
 	if corrupt != nil {
 		sess.corrupt = corrupt.Corruption
