@@ -125,7 +125,7 @@ func writeJSON(w io.Writer, rep *job.Report) {
 			ExpiresIn: r.ExpiresIn, Interrupted: r.Interrupted, Flapping: rep.Tracks[r.Check].Flapping(),
 		}
 		if m, ok := rep.Mutes[r.Check]; ok {
-			jc.SilencedUntil, jc.SilenceReason = m.Until.UTC().Format(time.RFC3339), silenceReason(m)
+			jc.SilencedUntil, jc.SilenceReason = m.Until.UTC().Format(time.RFC3339), m.Why()
 		}
 		out.Checks = append(out.Checks, jc)
 	}
@@ -291,13 +291,4 @@ func writeNotes(w io.Writer, rep *job.Report) {
 	if lines != nil {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(lines, "\n"))
 	}
-}
-
-// silenceReason is why a check is silenced, as status says it: the
-// silence's reason, or the maintenance window's schedule.
-func silenceReason(m alert.Mute) string {
-	if m.Window {
-		return "maintenance window " + m.Reason
-	}
-	return m.Reason
 }

@@ -19,6 +19,15 @@ type Mute struct {
 	Window bool `json:"window,omitempty"`
 }
 
+// Why is the mute's reason as status and `run` show it: the silence's
+// reason, or "maintenance window" and the window's schedule.
+func (m Mute) Why() string {
+	if m.Window {
+		return "maintenance window " + m.Reason
+	}
+	return m.Reason
+}
+
 // Active says whether m mutes a result at now.
 func (m Mute) Active(now time.Time) bool { return now.Before(m.Until) }
 

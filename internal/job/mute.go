@@ -10,36 +10,45 @@ import (
 	"github.com/tokenwatch/tokenwatch/internal/state"
 )
 
-// mutes is the mute of every configured check that is silenced at now, by
+// Mutes is the mute of every configured check that is silenced at now, by
 // check name: its silence in the state or its open maintenance window,
-// whichever ends later. Each silence and window is read once, not once per
-// check: at 10,000 checks and 1,000 silences, asking per check took most
-// of a second per pass.
-func (j *Job) mutes(st *state.File, now time.Time) map[string]alert.Mute {
-	idx := j.index()
+// whichever ends later. It is the one answer to "is this check silenced"
+// for the policy, the metrics and `tokenwatch status` alike. Each silence
+// and window is read once, not once per check: at 10,000 checks and 1,000
+// silences, asking per check took most of a second per pass.
+func Mutes(cfg *config.Config, st *state.File, now time.Time) map[string]alert.Mute {
+	configured := make(map[string]bool, len(cfg.Checks))
+	for _, c := range cfg.Checks {
+		configured[c.Name] = true
+	}
 	out := map[string]alert.Mute{}
 	// Soonest-ending first: the last silence naming a check ends last.
 	for _, s := range st.ActiveSilences(now) {
 		m := alert.Mute{Until: s.Until, Reason: s.Reason, By: s.By}
 		for _, name := range s.Checks {
-			if _, configured := idx.byName[name]; configured {
+			if configured[name] {
 				out[name] = m
 			}
 		}
 	}
-	for _, w := range j.Config.Maintenance {
+	for _, w := range cfg.Maintenance {
 		until, open := w.OpenUntil(now)
 		if !open {
 			continue
 		}
 		m := alert.Mute{Until: until, Reason: w.Schedule, Window: true}
-		for _, name := range windowChecks(w, j.Config.Checks) {
+		for _, name := range windowChecks(w, cfg.Checks) {
 			if until.After(out[name].Until) {
 				out[name] = m
 			}
 		}
 	}
 	return out
+}
+
+// mutes is Mutes for this job's configuration.
+func (j *Job) mutes(st *state.File, now time.Time) map[string]alert.Mute {
+	return Mutes(j.Config, st, now)
 }
 
 // windowChecks are the names of the checks w covers.
