@@ -122,21 +122,6 @@ func (m Maintenance) OpenUntil(now time.Time) (time.Time, bool) {
 	return start.Add(m.Duration).UTC(), true
 }
 
-// MaintenanceWindow says whether a maintenance window covering check is
-// open at now: the open one that ends last, and its end (the latest end
-// among open windows); ok is false when none is open.
-func (c *Config) MaintenanceWindow(check string, now time.Time) (w Maintenance, until time.Time, ok bool) {
-	for _, m := range c.Maintenance {
-		if !m.covers(check) {
-			continue
-		}
-		if end, open := m.OpenUntil(now); open && end.After(until) {
-			w, until, ok = m, end, true
-		}
-	}
-	return w, until, ok
-}
-
 // maintenance reads the maintenance section: a list of windows, each
 // {checks, schedule, duration}. Check names are known once the checks
 // section is read, wherever it stands in the file.

@@ -11,8 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/tokenwatch/tokenwatch/internal/store"
 )
 
 // The store's own bounds, so that a database that stops answering (a
@@ -48,11 +46,6 @@ func withDeadline(ctx context.Context, limit time.Duration) (context.Context, co
 	}
 	return context.WithTimeout(ctx, limit)
 }
-
-// IsConnectionError reports whether err says the database could not be
-// reached or the connection broke (store.ErrUnavailable): the call's
-// transaction did not commit, and a later call may succeed.
-func IsConnectionError(err error) bool { return errors.Is(err, store.ErrUnavailable) }
 
 // connectionLost reports whether err, an error of pgx, is of the
 // connection rather than of the statement: the server ended the session

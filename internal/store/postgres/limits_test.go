@@ -60,7 +60,7 @@ func TestTxRetriesOnceThenReportsUnavailable(t *testing.T) {
 	if attempts != 2 {
 		t.Fatalf("attempts = %d, want 2", attempts)
 	}
-	if !IsConnectionError(err) || !errors.Is(err, store.ErrUnavailable) {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("err = %v, want a connection error (store.ErrUnavailable)", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestTxDoesNotRetryOtherErrors(t *testing.T) {
 			if err == nil || attempts != 1 {
 				t.Fatalf("err = %v after %d attempts, want an error after 1", err, attempts)
 			}
-			if IsConnectionError(err) {
+			if errors.Is(err, store.ErrUnavailable) {
 				t.Fatalf("err = %v, classified as a connection error", err)
 			}
 		})
@@ -143,7 +143,7 @@ func TestNewFailsWithinTheConnectTimeoutOnASilentServer(t *testing.T) {
 	if took > defaultConnectTimeout+2*time.Second {
 		t.Fatalf("New failed after %s, want within the connect timeout of %s", took, defaultConnectTimeout)
 	}
-	if !IsConnectionError(err) {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("err = %v, want a connection error", err)
 	}
 	if strings.Contains(err.Error(), "hunter2-secret") {
@@ -288,7 +288,7 @@ func TestACallOnAFrozenServerEnds(t *testing.T) {
 	if took > 2*(time.Second+2*time.Second) {
 		t.Errorf("the call ended after %s, want within the bound", took)
 	}
-	if !IsConnectionError(err) {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("err = %v, want a connection error", err)
 	}
 	t.Logf("the call ended after %s: %v", took.Round(time.Millisecond), err)
